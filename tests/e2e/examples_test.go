@@ -197,3 +197,47 @@ func metricNames(md pmetric.Metrics) map[string]bool {
 	}
 	return out
 }
+
+// TestAgentLoadBalancesByService runs examples/agent/config-loadbalancing.yaml in front of two
+// gateways, each with its own backend, and checks that every service's spans land whole on
+// one gateway and that nothing is lost or duplicated.
+func TestAgentLoadBalancesByService(t *testing.T) {
+	pki := NewPKI(t)
+	backend1, benv1 := startDefault(t, "backend-1")
+	backend2, benv2 := startDefault(t, "backend-2")
+	gw1, genv1 := startGateway(t, pki, benv1["WARDEN_OTLP_GRPC_ENDPOINT"])
+	gw2, genv2 := startGateway(t, pki, benv2["WARDEN_OTLP_GRPC_ENDPOINT"])
+
+	aenv := map[string]string{
+		"WARDEN_OTLP_GRPC_ENDPOINT":    FreeEndpoint(t),
+		"WARDEN_OTLP_HTTP_ENDPOINT":    FreeEndpoint(t),
+		"WARDEN_HEALTH_ENDPOINT":       FreeEndpoint(t),
+		"WARDEN_METRICS_PORT":          strconv.Itoa(Port(t, FreeEndpoint(t))),
+		"WARDEN_GATEWAY_1":             genv1["WARDEN_OTLP_GRPC_ENDPOINT"],
+		"WARDEN_GATEWAY_2":             genv2["WARDEN_OTLP_GRPC_ENDPOINT"],
+		"WARDEN_TLS_CA":                pki.CA,
+		"WARDEN_TLS_CERT":              pki.ClientCert,
+		"WARDEN_TLS_KEY":               pki.ClientKey,
+		"WARDEN_LOG_INCLUDE":           filepath.Join(t.TempDir(), "none-*.log"),
+		"WARDEN_STATE_DIR":             filepath.Join(t.TempDir(), "state"),
+		"WARDEN_HOST_METRICS_INTERVAL": "1h",
+	}
+	agent := StartCollector(t, "agent-lb", filepath.Join(root, "examples", "agent", "config-loadbalancing.yaml"), aenv)
+	services := []string{"checkout", "payments", "search", "users", "gateway", "billing"}
+	for _, svc := range services {
+		Telemetrygen(t, "traces", "--otlp-endpoint", aenv["WARDEN_OTLP_GRPC_ENDPOINT"], "--otlp-insecure",
+			"--traces", "5", "--rate", "0", "--service", svc)
+	}
+	out1 := filepath.Join(benv1["WARDEN_DATA_DIR"], "traces.jsonl")
+	out2 := filepath.Join(benv2["WARDEN_DATA_DIR"], "traces.jsonl")
+	total := func() int { return SpanCount(t, out1)() + SpanCount(t, out2)() }
+	Eventually(t, "spans over both gateways", 10*len(services), total, 30*time.Second, agent, gw1, gw2, backend1, backend2)
+
+	on1, on2 := ServiceNames(ReadTraces(t, out1)), ServiceNames(ReadTraces(t, out2))
+	for _, svc := range services {
+		assert.Equal(t, 10, on1[svc]+on2[svc], "service %s complete", svc)
+		assert.False(t, on1[svc] > 0 && on2[svc] > 0, "service %s split over both gateways (%d/%d)", svc, on1[svc], on2[svc])
+	}
+	assert.NotEmpty(t, on1, "gateway 1 got some services")
+	assert.NotEmpty(t, on2, "gateway 2 got some services")
+}

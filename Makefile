@@ -78,10 +78,8 @@ generate: $(MDATAGEN)
 
 ## verify-manifest: the manifest resolves and compiles with our replaces (no binary kept)
 verify-manifest: $(OCB)
-	rm -rf _build/verify && mkdir -p _build/verify
-	sed 's#output_path: ./_build#output_path: ./_build/verify#' builder-config.yaml > _build/verify/builder-config.yaml
-	$(OCB) --config _build/verify/builder-config.yaml --skip-compilation
-	cd _build/verify && $(GO) build -o /dev/null .
+	$(OCB) --config builder-config.yaml --skip-compilation
+	cd _build && $(GO) build -o /dev/null .
 
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

@@ -138,6 +138,31 @@ type Recorder interface {
 	Record(ctx context.Context, ev Event) error
 }
 
+// BatchRecorder is implemented by recorders that can make many events durable at once, in
+// order, at the cost of one. The ledger implements it.
+type BatchRecorder interface {
+	// RecordBatch stores every event or returns an error; on error, none of the events of
+	// the batch is acknowledged (some may be stored: re-recording them with the same RecordID
+	// stores them once).
+	RecordBatch(ctx context.Context, evs []Event) error
+}
+
+// RecordAll records evs through r, in one call when r is a BatchRecorder.
+func RecordAll(ctx context.Context, r Recorder, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if br, ok := r.(BatchRecorder); ok {
+		return br.RecordBatch(ctx, evs)
+	}
+	for i := range evs {
+		if err := r.Record(ctx, evs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Nop is the Recorder of a component without a ledger: it records nothing.
 var Nop Recorder = nopRecorder{}
 

@@ -62,3 +62,18 @@ func TestNopRecords(t *testing.T) {
 	require.NoError(t, audit.Nop.Record(context.Background(), audit.Event{}))
 	assert.True(t, audit.IsNop(nil))
 }
+
+type singleRecorder struct{ n int }
+
+func (s *singleRecorder) Record(context.Context, audit.Event) error { s.n++; return nil }
+
+func TestRecordAll(t *testing.T) {
+	evs := []audit.Event{{Action: "a"}, {Action: "b"}}
+	l := &audittest.Ledger{}
+	require.NoError(t, audit.RecordAll(context.Background(), l, evs))
+	assert.Len(t, l.Events(), 2)
+
+	s := &singleRecorder{}
+	require.NoError(t, audit.RecordAll(context.Background(), s, evs))
+	assert.Equal(t, 2, s.n)
+}

@@ -46,3 +46,21 @@ type Host map[component.ID]component.Component
 
 // GetExtensions returns h.
 func (h Host) GetExtensions() map[component.ID]component.Component { return h }
+
+// RecordBatch keeps all of evs unless Err is set.
+func (l *Ledger) RecordBatch(_ context.Context, evs []audit.Event) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Err != nil {
+		return l.Err
+	}
+	l.events = append(l.events, evs...)
+	return nil
+}
+
+// SetErr makes later calls fail with err (nil to succeed again).
+func (l *Ledger) SetErr(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Err = err
+}

@@ -1,0 +1,16 @@
+// Package ledger defines Warden's tamper-evident audit ledger format and the code that both
+// writes it (the audit_ledger extension) and checks it (wardenctl audit verify):
+//
+//   - Entry: one audit event with its stream, gap-free sequence number, record id and the
+//     SHA-256 hash of its canonical encoding chained to the previous entry's hash;
+//   - Checkpoint: a signed (Ed25519) statement that a stream's entries 1..seq end in a given
+//     hash, chained to the previous checkpoint;
+//   - the file journal (append-only JSON lines in segments) and the PostgreSQL table;
+//   - Verifier, which recomputes every hash from the stored fields and names the first
+//     broken link, gap, fork or bad signature.
+//
+// The canonical encoding is a fixed-order JSON object with empty fields omitted, sorted map
+// keys and normalised numbers, so that it can be recomputed from a JSON line or from a
+// database row alike. Hashes are domain-separated so an entry can never be passed off as a
+// checkpoint or the other way round.
+package ledger

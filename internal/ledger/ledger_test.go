@@ -79,7 +79,7 @@ func TestPrepareValidatesAndNormalises(t *testing.T) {
 	assert.Error(t, err, "an invalid audit event is refused")
 }
 
-func sealed(t *testing.T, stream string, seq uint64, prev string) (Entry, []byte) {
+func sealed(t testing.TB, stream string, seq uint64, prev string) (Entry, []byte) {
 	t.Helper()
 	p, err := Prepare(sampleEvent(int(seq)), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	require.NoError(t, err)

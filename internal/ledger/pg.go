@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -194,18 +196,18 @@ func (s *PGStore) HighWater(ctx context.Context, stream string) (uint64, string,
 	return uint64(seq), hash, err
 }
 
-// rowID is the row's primary key: a UUID derived from stream and sequence number, so a
-// re-delivered entry collides with itself.
+// rowID is the row's primary key, derived from stream and sequence number so that a
+// re-delivered entry collides with itself. It is laid out like a UUIDv7 (stream hash, then the
+// sequence number), so a stream's rows append at the end of the index instead of at random.
 func rowID(stream string, seq uint64) string {
-	h := sha256.New()
-	h.Write([]byte(stream))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], seq)
-	h.Write(b[:])
-	u := h.Sum(nil)[:16]
-	u[6] = (u[6] & 0x0f) | 0x80 // version 8: custom
-	u[8] = (u[8] & 0x3f) | 0x80
-	x := hex.EncodeToString(u)
+	sum := sha256.Sum256([]byte(stream))
+	var u [16]byte
+	copy(u[0:6], sum[0:6])
+	binary.BigEndian.PutUint64(u[6:14], seq<<8) // 56 bits of sequence number
+	u[14], u[15] = sum[6], sum[7]
+	u[6] = 0x80 | (u[6] & 0x0f) // version 8: custom
+	u[8] = 0x80 | (u[8] & 0x3f) // RFC 4122 variant
+	x := hex.EncodeToString(u[:])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
 
@@ -231,6 +233,66 @@ func jsonOf[V any](m map[string]V) *string {
 	raw, _ := json.Marshal(m)
 	s := string(raw)
 	return &s
+}
+
+var entryColumns = []string{"id", "timestamp", "actor_type", "actor_id", "actor_email", "actor_ip",
+	"actor_user_agent", "action", "resource_type", "resource_id", "resource_name", "request_id", "session_id",
+	"team_id", "details", "previous_state", "new_state", "status", "error_message", "data_classification",
+	"compliance_tags", "schema_version", "stream_id", "seq", "record_id", "ledger_timestamp", "key_id", "counts",
+	"attributes", "prev_hash", "entry_hash"}
+
+// CopyEntries stores entries with COPY, the fast path for entries that are not in the table
+// yet. When any of them is (a re-delivery after a crash), the whole COPY fails and the
+// entries go through InsertEntries, which skips the stored ones.
+func (s *PGStore) CopyEntries(ctx context.Context, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		ts, err := time.Parse(TimeLayout, e.Time)
+		if err != nil {
+			return fmt.Errorf("entry %d: time %q: %w", e.Seq, e.Time, err)
+		}
+		lts, err := time.Parse(TimeLayout, e.LedgerTime)
+		if err != nil {
+			return fmt.Errorf("entry %d: ledger time %q: %w", e.Seq, e.LedgerTime, err)
+		}
+		ev := &e.Event
+		var ip any
+		if ev.ActorIP != "" {
+			addr, err := netip.ParseAddr(ev.ActorIP)
+			if err != nil {
+				return fmt.Errorf("entry %d: actor ip: %w", e.Seq, err)
+			}
+			ip = addr
+		}
+		var tags any
+		if len(ev.ComplianceTags) > 0 {
+			tags = ev.ComplianceTags
+		}
+		rows[i] = []any{rowID(e.StreamID, e.Seq), ts, ev.ActorType, ev.ActorID, nullable(ev.ActorEmail), ip,
+			nullable(ev.ActorUserAgent), ev.Action, ev.ResourceType, nullable(ev.ResourceID), nullable(ev.ResourceName),
+			nullable(ev.RequestID), nullable(ev.SessionID), nullable(ev.TeamID), nullableJSON(ev.Details),
+			nullableJSON(ev.PreviousState), nullableJSON(ev.NewState), ev.Status, nullable(ev.ErrorMessage),
+			nullable(ev.DataClassification), tags, int16(e.Version), e.StreamID, int64(e.Seq), e.RecordID, lts,
+			nullable(e.KeyID), jsonOf(ev.Counts), jsonOf(ev.Attributes), e.PrevHash, e.Hash}
+	}
+	schema, name := "", s.table
+	if i := strings.IndexByte(s.table, '.'); i >= 0 {
+		schema, name = s.table[:i], s.table[i+1:]
+	}
+	tableID := pgx.Identifier{name}
+	if schema != "" {
+		tableID = pgx.Identifier{schema, name}
+	}
+	_, err := s.pool.CopyFrom(ctx, tableID, entryColumns, pgx.CopyFromRows(rows))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation: some are stored already
+		return s.InsertEntries(ctx, entries)
+	}
+	return err
 }
 
 // InsertEntries stores entries (of one stream, in order) in one statement. Entries already

@@ -14,7 +14,7 @@ import (
 )
 
 // chain builds n sealed entries and a signed checkpoint every cpEvery entries, in memory.
-func chain(t *testing.T, stream string, n, cpEvery int, signer *Signer) ([]Entry, []Checkpoint) {
+func chain(t testing.TB, stream string, n, cpEvery int, signer *Signer) ([]Entry, []Checkpoint) {
 	t.Helper()
 	var entries []Entry
 	var cps []Checkpoint

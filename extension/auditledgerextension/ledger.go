@@ -1,0 +1,481 @@
+package auditledgerextension
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
+	"github.com/otelwarden/warden/internal/audit"
+	"github.com/otelwarden/warden/internal/ledger"
+)
+
+var (
+	// ErrClosed is returned when recording into a ledger that is not running.
+	ErrClosed = errors.New("audit ledger is not running")
+	// ErrBacklogFull is returned when a sink is so far behind that the ledger refuses more.
+	ErrBacklogFull = errors.New("audit ledger backlog is full: a sink has been failing; the event was not recorded")
+)
+
+type request struct {
+	events []ledger.Prepared
+	done   chan error
+}
+
+// ledgerExtension is the audit_ledger extension. Recording callers hand prepared events to one
+// writer goroutine, which assigns sequence numbers, chains and appends them with one fsync per
+// group, and acknowledges each caller once its events are durable.
+type ledgerExtension struct {
+	cfg    *Config
+	logger *zap.Logger
+	tb     *metadata.TelemetryBuilder
+	id     component.ID
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	running bool
+
+	reqs       chan *request
+	stopCh     chan struct{}
+	writerDone chan struct{}
+	headSeq    atomic.Uint64
+
+	// owned by the writer goroutine once started
+	journal *ledger.Journal
+	stream  string
+	signer  *ledger.Signer
+	head    ledger.Head
+	lastCp  ledger.Checkpoint
+	sinceCp int
+	dedup   *recentIDs
+	buf     []byte
+
+	shipper *pgShipper
+}
+
+var (
+	_ extension.Extension  = (*ledgerExtension)(nil)
+	_ audit.Recorder       = (*ledgerExtension)(nil)
+	_ audit.BatchRecorder  = (*ledgerExtension)(nil)
+	reasonInvalid          = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "invalid")))
+	reasonBacklog          = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "backlog_full")))
+	reasonWrite            = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "write_failed")))
+	reasonClosed           = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "closed")))
+	sinkPostgres           = metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", "postgres")))
+)
+
+func newLedger(cfg *Config, set extension.Settings) (*ledgerExtension, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerExtension{
+		cfg:    cfg,
+		logger: set.Logger,
+		tb:     tb,
+		id:     set.ID,
+		now:    time.Now,
+		reqs:   make(chan *request, 1024),
+	}, nil
+}
+
+// Start opens the journal, resumes the chain where it stands, and starts the writer and the
+// sinks. It records a start event, so every run of the collector is visible in the ledger.
+func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
+	if err := os.MkdirAll(l.cfg.File.Directory, 0o750); err != nil {
+		return fmt.Errorf("audit_ledger: file.directory: %w", err)
+	}
+	stream, err := l.streamID()
+	if err != nil {
+		return err
+	}
+	if l.signer, err = l.loadSigner(); err != nil {
+		return err
+	}
+	j, head, err := ledger.OpenJournal(l.cfg.File.Directory, stream, ledger.JournalOptions{
+		MaxSegmentBytes: int64(l.cfg.File.MaxSegmentMiB) << 20,
+		MaxSegmentAge:   l.cfg.File.MaxSegmentAge,
+		RecentIDs:       l.cfg.DedupWindow,
+	})
+	if err != nil {
+		return fmt.Errorf("audit_ledger: %w", err)
+	}
+	l.journal, l.stream, l.head = j, stream, head
+	l.lastCp = head.Checkpoint
+	l.sinceCp = int(head.Seq - head.Checkpoint.Seq)
+	l.headSeq.Store(head.Seq)
+	l.dedup = newRecentIDs(l.cfg.DedupWindow, head.RecentIDs)
+	if head.RepairedBytes > 0 {
+		l.tb.AuditLedgerRepairedBytes.Add(ctx, head.RepairedBytes)
+		l.logger.Warn("Cut a torn write off the audit journal (it was never acknowledged)", zap.Int64("bytes", head.RepairedBytes))
+	}
+	if pg := l.cfg.Postgres.Get(); l.cfg.Postgres.HasValue() && pg != nil {
+		l.shipper = newPGShipper(*pg, j.Dir(), stream, l.logger, l.tb, l.headSeq.Load)
+		if err := l.tb.RegisterAuditLedgerSinkBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(l.shipper.backlog()), sinkPostgres)
+			return nil
+		}); err != nil {
+			return err
+		}
+		l.shipper.start()
+	}
+	l.stopCh, l.writerDone = make(chan struct{}), make(chan struct{})
+	go l.run()
+	l.mu.Lock()
+	l.running = true
+	l.mu.Unlock()
+	l.logger.Info("Audit ledger started", zap.String("stream", stream), zap.Uint64("seq", head.Seq),
+		zap.String("directory", j.Dir()), zap.String("signing_key_id", l.signerID()))
+
+	startEv := l.systemEvent("audit_ledger.start")
+	startEv.Counts = map[string]int64{"resumed_at_seq": int64(head.Seq), "repaired_bytes": head.RepairedBytes}
+	if l.signer != nil && head.Checkpoint.KeyID != "" && head.Checkpoint.KeyID != l.signer.ID() {
+		startEv.Attributes["previous_signing_key_id"] = head.Checkpoint.KeyID
+		startEv.Action = "audit_ledger.start.key_rotated"
+	}
+	if err := l.Record(ctx, startEv); err != nil {
+		_ = l.Shutdown(ctx)
+		return fmt.Errorf("audit_ledger: recording the start: %w", err)
+	}
+	return nil
+}
+
+func (l *ledgerExtension) systemEvent(action string) audit.Event {
+	return audit.Event{
+		Actor:              audit.Actor{Type: audit.ActorSystem, ID: l.id.String()},
+		Action:             action,
+		Resource:           audit.Resource{Type: "audit_ledger", ID: l.stream},
+		Outcome:            audit.OutcomeSuccess,
+		Attributes:         map[string]string{"signing_key_id": l.signerID()},
+		DataClassification: audit.ClassInternal,
+	}
+}
+
+func (l *ledgerExtension) signerID() string {
+	if l.signer == nil {
+		return ""
+	}
+	return l.signer.ID()
+}
+
+var hostChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// streamID returns the configured stream id, or the one kept in the directory (creating it).
+func (l *ledgerExtension) streamID() (string, error) {
+	if l.cfg.StreamID != "" {
+		return l.cfg.StreamID, nil
+	}
+	path := filepath.Join(l.cfg.File.Directory, "stream_id")
+	if raw, err := os.ReadFile(path); err == nil {
+		id := strings.TrimSpace(string(raw))
+		if !ledger.ValidStreamID(id) {
+			return "", fmt.Errorf("audit_ledger: %s holds an invalid stream id %q", path, id)
+		}
+		return id, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("audit_ledger: %w", err)
+	}
+	host, _ := os.Hostname()
+	host = strings.Trim(hostChars.ReplaceAllString(host, "-"), "-._")
+	if host == "" {
+		host = "collector"
+	}
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := host + "-" + hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("audit_ledger: %w", err)
+	}
+	return id, nil
+}
+
+func (l *ledgerExtension) loadSigner() (*ledger.Signer, error) {
+	path := l.cfg.Checkpoint.SigningKeyFile
+	if path == "" {
+		l.logger.Warn("Audit ledger checkpoints are not signed: set checkpoint.signing_key_file so that the ledger proves who wrote it")
+		return nil, nil
+	}
+	s, err := ledger.LoadSigningKey(path)
+	if errors.Is(err, os.ErrNotExist) && l.cfg.Checkpoint.CreateKey {
+		if s, err = ledger.GenerateSigningKey(path); err == nil {
+			l.logger.Info("Created the audit ledger signing key; keep the public key to verify the ledger",
+				zap.String("private_key", path), zap.String("public_key", path+".pub"), zap.String("key_id", s.ID()))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit_ledger: checkpoint.signing_key_file: %w", err)
+	}
+	return s, nil
+}
+
+// Record makes ev durable in the ledger.
+func (l *ledgerExtension) Record(ctx context.Context, ev audit.Event) error {
+	return l.RecordBatch(ctx, []audit.Event{ev})
+}
+
+// RecordBatch makes evs durable in the ledger, in order, with one fsync.
+func (l *ledgerExtension) RecordBatch(ctx context.Context, evs []audit.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := l.now()
+	prepared := make([]ledger.Prepared, len(evs))
+	for i := range evs {
+		p, err := ledger.Prepare(evs[i], now)
+		if err != nil {
+			l.tb.AuditLedgerRecordErrors.Add(ctx, int64(len(evs)), reasonInvalid)
+			return fmt.Errorf("audit event %d: %w", i, err)
+		}
+		prepared[i] = p
+	}
+	if l.shipper != nil && l.shipper.backlog() >= uint64(l.shipper.cfg.MaxBacklog) {
+		l.tb.AuditLedgerRecordErrors.Add(ctx, int64(len(evs)), reasonBacklog)
+		return ErrBacklogFull
+	}
+	req := &request{events: prepared, done: make(chan error, 1)}
+	l.mu.RLock()
+	if !l.running {
+		l.mu.RUnlock()
+		l.tb.AuditLedgerRecordErrors.Add(ctx, int64(len(evs)), reasonClosed)
+		return ErrClosed
+	}
+	select {
+	case l.reqs <- req:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return ctx.Err()
+	}
+	l.mu.RUnlock()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		// The events may still become durable; recording them again with the same record
+		// ids stores them once.
+		return ctx.Err()
+	}
+}
+
+func (l *ledgerExtension) run() {
+	defer close(l.writerDone)
+	var tick <-chan time.Time
+	if l.cfg.Checkpoint.Interval > 0 {
+		t := time.NewTicker(l.cfg.Checkpoint.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	batch := make([]*request, 0, 64)
+	for {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch[:0], r)
+			n := len(r.events)
+		gather:
+			for n < l.cfg.MaxBatch {
+				select {
+				case r2 := <-l.reqs:
+					batch = append(batch, r2)
+					n += len(r2.events)
+				default:
+					break gather
+				}
+			}
+			l.commit(batch)
+		case <-tick:
+			if l.sinceCp > 0 {
+				l.checkpoint("interval")
+			}
+		case <-l.stopCh:
+			for {
+				select {
+				case r := <-l.reqs:
+					l.commit([]*request{r})
+					continue
+				default:
+				}
+				break
+			}
+			if l.sinceCp > 0 {
+				l.checkpoint("shutdown")
+			}
+			return
+		}
+	}
+}
+
+// commit appends the events of a group of requests with one write and one fsync, then
+// acknowledges every request.
+func (l *ledgerExtension) commit(batch []*request) {
+	ctx := context.Background()
+	start := time.Now()
+	now := l.now()
+	ledgerTime := ledger.FormatTime(now)
+	seq, prev := l.head.Seq, l.head.Hash
+	l.buf = l.buf[:0]
+	var added []string
+	dups := 0
+	var sealErr error
+	for _, r := range batch {
+		for i := range r.events {
+			p := &r.events[i]
+			if !l.dedup.add(p.RecordID) {
+				dups++
+				continue
+			}
+			added = append(added, p.RecordID)
+			e := ledger.Entry{
+				Version: ledger.SchemaVersion, StreamID: l.stream, Seq: seq + 1, RecordID: p.RecordID,
+				Time: ledger.FormatTime(p.Time), LedgerTime: ledgerTime, KeyID: l.signerID(),
+				Event: p.Event, PrevHash: prev,
+			}
+			var err error
+			if l.buf, err = e.Seal(l.buf); err != nil {
+				sealErr = err
+				break
+			}
+			seq, prev = e.Seq, e.Hash
+		}
+	}
+	err := sealErr
+	if err == nil && len(added) > 0 {
+		err = l.journal.Append(l.buf, l.head.Seq+1, now)
+	}
+	if err != nil {
+		for _, id := range added {
+			l.dedup.remove(id)
+		}
+		n := 0
+		for _, r := range batch {
+			n += len(r.events)
+			r.done <- fmt.Errorf("audit ledger: %w", err)
+		}
+		l.tb.AuditLedgerRecordErrors.Add(ctx, int64(n), reasonWrite)
+		l.logger.Error("Audit ledger could not make entries durable; they were not recorded", zap.Error(err), zap.Int("events", n))
+		return
+	}
+	appended := int(seq - l.head.Seq)
+	l.head.Seq, l.head.Hash = seq, prev
+	l.headSeq.Store(seq)
+	l.sinceCp += appended
+	for _, r := range batch {
+		r.done <- nil
+	}
+	if appended > 0 {
+		l.tb.AuditLedgerEntries.Add(ctx, int64(appended))
+		l.tb.AuditLedgerCommitDuration.Record(ctx, float64(time.Since(start).Microseconds())/1000)
+		if l.shipper != nil {
+			l.shipper.poke()
+		}
+	}
+	if dups > 0 {
+		l.tb.AuditLedgerDuplicates.Add(ctx, int64(dups))
+	}
+	if l.cfg.Checkpoint.Entries > 0 && l.sinceCp >= l.cfg.Checkpoint.Entries {
+		l.checkpoint("entries")
+	}
+}
+
+func (l *ledgerExtension) checkpoint(reason string) {
+	cp := ledger.Checkpoint{
+		StreamID: l.stream, FirstSeq: l.lastCp.Seq + 1, Seq: l.head.Seq, TipHash: l.head.Hash,
+		PrevCheckpoint: l.lastCp.Hash, Time: ledger.FormatTime(l.now()), Reason: reason,
+	}
+	if err := l.journal.AppendCheckpoint(cp.Seal(l.signer)); err != nil {
+		l.logger.Error("Audit ledger could not write a checkpoint; it will try again", zap.Error(err))
+		return
+	}
+	l.lastCp, l.sinceCp = cp, 0
+	l.tb.AuditLedgerCheckpoints.Add(context.Background(), 1)
+	if l.shipper != nil {
+		l.shipper.poke()
+	}
+}
+
+// Shutdown records a stop event, stops the writer (which writes a final checkpoint), gives
+// the sinks until ctx's deadline to catch up, and closes the journal. Whatever a sink did not
+// receive stays in the journal and is shipped after the next start.
+func (l *ledgerExtension) Shutdown(ctx context.Context) error {
+	l.mu.RLock()
+	running := l.running
+	l.mu.RUnlock()
+	if !running {
+		l.tb.Shutdown()
+		return nil
+	}
+	var errs []error
+	if err := l.Record(ctx, l.systemEvent("audit_ledger.stop")); err != nil {
+		errs = append(errs, fmt.Errorf("recording the stop: %w", err))
+	}
+	l.mu.Lock()
+	l.running = false
+	l.mu.Unlock()
+	close(l.stopCh)
+	select {
+	case <-l.writerDone:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("audit ledger writer did not stop: %w", ctx.Err()))
+	}
+	if l.shipper != nil {
+		l.shipper.stop(ctx)
+	}
+	if err := l.journal.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	l.tb.Shutdown()
+	return errors.Join(errs...)
+}
+
+// recentIDs remembers the last n record ids.
+type recentIDs struct {
+	n    int
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecentIDs(n int, initial []string) *recentIDs {
+	r := &recentIDs{n: n, set: make(map[string]struct{}, n)}
+	for _, id := range initial {
+		r.add(id)
+	}
+	return r
+}
+
+// add remembers id and reports whether it was new.
+func (r *recentIDs) add(id string) bool {
+	if r.n == 0 {
+		return true
+	}
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if len(r.ring) < r.n {
+		r.ring = append(r.ring, id)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % r.n
+	}
+	r.set[id] = struct{}{}
+	return true
+}
+
+func (r *recentIDs) remove(id string) { delete(r.set, id) }

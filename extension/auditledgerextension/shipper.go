@@ -1,0 +1,298 @@
+package auditledgerextension
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
+	"github.com/otelwarden/warden/internal/ledger"
+)
+
+// shippedFile keeps a hint of how far PostgreSQL has the stream, so the backlog is known at
+// start before the database answers. The database stays the truth.
+const shippedFile = "postgres.shipped"
+
+// pgShipper ships a stream's journal to PostgreSQL in order: entries in batches, and each
+// checkpoint once the entries it covers are there. A failure is retried with backoff; the
+// entries wait in the journal meanwhile.
+type pgShipper struct {
+	cfg     PostgresConfig
+	dir     string
+	stream  string
+	logger  *zap.Logger
+	tb      *metadata.TelemetryBuilder
+	headSeq func() uint64
+
+	shipped atomic.Uint64
+	notify  chan struct{}
+	stopCh  chan struct{}
+	done    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	store    *ledger.PGStore
+	reader   *ledger.EntryReader
+	pending  []ledger.Entry
+	cpOffset int64
+	cps      []ledger.Checkpoint
+	failing  bool
+}
+
+func newPGShipper(cfg PostgresConfig, dir, stream string, logger *zap.Logger, tb *metadata.TelemetryBuilder, headSeq func() uint64) *pgShipper {
+	s := &pgShipper{cfg: cfg, dir: dir, stream: stream, logger: logger, tb: tb, headSeq: headSeq,
+		notify: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{})}
+	if raw, err := os.ReadFile(filepath.Join(dir, shippedFile)); err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64); err == nil {
+			s.shipped.Store(n)
+		}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+func (s *pgShipper) backlog() uint64 {
+	head, shipped := s.headSeq(), s.shipped.Load()
+	if shipped >= head {
+		return 0
+	}
+	return head - shipped
+}
+
+func (s *pgShipper) poke() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *pgShipper) start() { go s.run() }
+
+// stop lets the shipper drain until ctx ends, then stops it.
+func (s *pgShipper) stop(ctx context.Context) {
+	close(s.stopCh)
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.cancel()
+		<-s.done
+	}
+	s.cancel()
+}
+
+func (s *pgShipper) stopping() bool {
+	select {
+	case <-s.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *pgShipper) run() {
+	defer close(s.done)
+	defer func() {
+		if s.reader != nil {
+			_ = s.reader.Close()
+		}
+		if s.store != nil {
+			s.store.Close()
+		}
+	}()
+	delay := s.cfg.RetryInterval
+	for {
+		err := s.step()
+		switch {
+		case err == nil:
+			delay = s.cfg.RetryInterval
+			if s.failing {
+				s.failing = false
+				s.logger.Info("Audit ledger is delivering to PostgreSQL again", zap.Uint64("shipped_seq", s.shipped.Load()))
+			}
+			continue
+		case errors.Is(err, errIdle):
+			if s.stopping() {
+				return
+			}
+			select {
+			case <-s.notify:
+			case <-s.stopCh:
+			case <-time.After(time.Second):
+			}
+			continue
+		case errors.Is(err, ledger.ErrFork):
+			s.tb.AuditLedgerSinkErrors.Add(context.Background(), 1, sinkPostgres)
+			s.logger.Error("Audit ledger stopped delivering to PostgreSQL: the table holds different entries for this stream (another writer uses the same stream id, or the table was edited); entries stay in the journal",
+				zap.Error(err))
+			<-s.ctx.Done()
+			return
+		case s.ctx.Err() != nil:
+			return
+		}
+		s.tb.AuditLedgerSinkErrors.Add(context.Background(), 1, sinkPostgres)
+		if !s.failing {
+			s.failing = true
+			s.logger.Warn("Audit ledger cannot deliver to PostgreSQL; entries wait in the journal and are retried",
+				zap.Error(err), zap.Uint64("backlog", s.backlog()))
+		}
+		if s.store != nil && !isDataError(err) {
+			s.store.Close()
+			s.store = nil
+		}
+		select {
+		case <-time.After(delay):
+		case <-s.ctx.Done():
+			return
+		}
+		if s.stopping() {
+			// Shutting down with the database unavailable: leave the rest in the journal.
+			return
+		}
+		delay = min(2*delay, s.cfg.MaxRetryInterval)
+	}
+}
+
+var errIdle = errors.New("nothing to ship")
+
+// isDataError tells errors about the data (kept connection) from connection errors.
+func isDataError(err error) bool { return errors.Is(err, ledger.ErrFork) }
+
+// step does one unit of work: connect, ship one batch, or ship checkpoints.
+func (s *pgShipper) step() error {
+	if s.store == nil {
+		store, err := ledger.OpenPG(s.ctx, string(s.cfg.DSN), s.cfg.Table)
+		if err != nil {
+			return err
+		}
+		if err := s.connect(store); err != nil {
+			store.Close()
+			return err
+		}
+		s.store = store
+	}
+	if len(s.pending) == 0 {
+		if err := s.fill(); err != nil {
+			return err
+		}
+	}
+	if len(s.pending) > 0 {
+		if err := s.store.CopyEntries(s.ctx, s.pending); err != nil {
+			return err
+		}
+		last := s.pending[len(s.pending)-1].Seq
+		s.tb.AuditLedgerSinkEntries.Add(context.Background(), int64(len(s.pending)), sinkPostgres)
+		s.pending = s.pending[:0]
+		s.shipped.Store(last)
+		_ = os.WriteFile(filepath.Join(s.dir, shippedFile), []byte(strconv.FormatUint(last, 10)+"\n"), 0o640)
+	}
+	shippedCps, err := s.shipCheckpoints()
+	if err != nil {
+		return err
+	}
+	if len(s.pending) == 0 && !shippedCps && s.shipped.Load() >= s.headSeq() {
+		return errIdle
+	}
+	return nil
+}
+
+// connect prepares the schema and learns how far the database has the stream.
+func (s *pgShipper) connect(store *ledger.PGStore) error {
+	if err := store.Ping(s.ctx); err != nil {
+		return err
+	}
+	if s.cfg.CreateSchema {
+		if err := store.EnsureSchema(s.ctx); err != nil {
+			return err
+		}
+	}
+	hw, _, err := store.HighWater(s.ctx, s.stream)
+	if err != nil {
+		return err
+	}
+	if s.reader != nil {
+		_ = s.reader.Close()
+	}
+	s.pending = s.pending[:0]
+	s.shipped.Store(hw)
+	s.reader, err = ledger.NewEntryReader(s.dir, hw+1)
+	if err != nil {
+		return err
+	}
+	s.cpOffset, s.cps = 0, nil
+	return nil
+}
+
+// fill reads the next batch of entries from the journal.
+func (s *pgShipper) fill() error {
+	for len(s.pending) < s.cfg.BatchSize {
+		line, pos, err := s.reader.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e, err := ledger.ParseEntry(line)
+		if err != nil {
+			return &ledger.LineError{File: pos.File, Line: pos.Line, Err: err}
+		}
+		if e.Seq <= s.shipped.Load() {
+			continue
+		}
+		s.pending = append(s.pending, e)
+	}
+	return nil
+}
+
+// shipCheckpoints sends the checkpoints whose entries the database has.
+func (s *pgShipper) shipCheckpoints() (bool, error) {
+	f, err := os.Open(filepath.Join(s.dir, "checkpoints.jsonl"))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(s.cpOffset, io.SeekStart); err != nil {
+		return false, err
+	}
+	r := bufio.NewReader(f)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			break // a partial line is read again next time
+		}
+		s.cpOffset += int64(len(line))
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		c, perr := ledger.ParseCheckpoint(line)
+		if perr != nil {
+			return false, perr
+		}
+		s.cps = append(s.cps, c)
+	}
+	n := 0
+	for n < len(s.cps) && s.cps[n].Seq <= s.shipped.Load() {
+		n++
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if err := s.store.InsertCheckpoints(s.ctx, s.cps[:n]); err != nil {
+		return false, err
+	}
+	s.cps = append(s.cps[:0], s.cps[n:]...)
+	return true, nil
+}

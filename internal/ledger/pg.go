@@ -30,10 +30,35 @@ var ErrFork = errors.New("the database holds a different entry with the same str
 // PGStore is the PostgreSQL sink and source of a ledger: the security design's audit_log
 // columns plus the chain columns, and a checkpoints table beside it.
 type PGStore struct {
-	pool  *pgxpool.Pool
-	table string
-	t, cp string // quoted identifiers
-	names struct{ fn, trigRow, trigTrunc, cpTrigRow, cpTrigTrunc string }
+	pool *pgxpool.Pool
+	pgNames
+}
+
+// pgNames are the quoted identifiers of a ledger table and its companions.
+type pgNames struct {
+	table                                       string
+	t, cp                                       string
+	fn, trigRow, trigTrunc, cpTrigRow, cpTrigTr string
+}
+
+func newPGNames(table string) (pgNames, error) {
+	if !ValidTableName(table) {
+		return pgNames{}, fmt.Errorf("invalid table name %q (want [schema.]name of letters, digits and _)", table)
+	}
+	schema, name := "", table
+	if i := strings.IndexByte(table, '.'); i >= 0 {
+		schema, name = table[:i], table[i+1:]
+	}
+	return pgNames{
+		table:     table,
+		t:         ident(schema, name),
+		cp:        ident(schema, name+"_checkpoints"),
+		fn:        ident(schema, name+"_refuse_change"),
+		trigRow:   pgx.Identifier{name + "_append_only"}.Sanitize(),
+		trigTrunc: pgx.Identifier{name + "_no_truncate"}.Sanitize(),
+		cpTrigRow: pgx.Identifier{name + "_checkpoints_append_only"}.Sanitize(),
+		cpTrigTr:  pgx.Identifier{name + "_checkpoints_no_truncate"}.Sanitize(),
+	}, nil
 }
 
 func ident(schema, name string) string {
@@ -45,8 +70,9 @@ func ident(schema, name string) string {
 
 // OpenPG connects to dsn. It does no schema work; see EnsureSchema.
 func OpenPG(ctx context.Context, dsn, table string) (*PGStore, error) {
-	if !ValidTableName(table) {
-		return nil, fmt.Errorf("invalid table name %q (want [schema.]name of letters, digits and _)", table)
+	names, err := newPGNames(table)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -57,18 +83,7 @@ func OpenPG(ctx context.Context, dsn, table string) (*PGStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &PGStore{pool: pool, table: table}
-	schema, name := "", table
-	if i := strings.IndexByte(table, '.'); i >= 0 {
-		schema, name = table[:i], table[i+1:]
-	}
-	s.t, s.cp = ident(schema, name), ident(schema, name+"_checkpoints")
-	s.names.fn = ident(schema, name+"_refuse_change")
-	s.names.trigRow = pgx.Identifier{name + "_append_only"}.Sanitize()
-	s.names.trigTrunc = pgx.Identifier{name + "_no_truncate"}.Sanitize()
-	s.names.cpTrigRow = pgx.Identifier{name + "_checkpoints_append_only"}.Sanitize()
-	s.names.cpTrigTrunc = pgx.Identifier{name + "_checkpoints_no_truncate"}.Sanitize()
-	return s, nil
+	return &PGStore{pool: pool, pgNames: names}, nil
 }
 
 // Close closes the pool.
@@ -79,10 +94,18 @@ func (s *PGStore) Table() string { return s.table }
 
 // SchemaSQL is the DDL of the ledger tables: columns, indexes, and the triggers that refuse
 // UPDATE, DELETE and TRUNCATE. Run it as the owner; the writer needs only INSERT and SELECT.
-func (s *PGStore) SchemaSQL() string {
-	r := strings.NewReplacer("{t}", s.t, "{cp}", s.cp, "{fn}", s.names.fn, "{tr}", s.names.trigRow,
-		"{tt}", s.names.trigTrunc, "{ctr}", s.names.cpTrigRow, "{ctt}", s.names.cpTrigTrunc,
-		"{ix}", strings.Trim(s.t, `"`))
+func SchemaSQL(table string) (string, error) {
+	n, err := newPGNames(table)
+	if err != nil {
+		return "", err
+	}
+	return n.schemaSQL(), nil
+}
+
+func (n pgNames) schemaSQL() string {
+	r := strings.NewReplacer("{t}", n.t, "{cp}", n.cp, "{fn}", n.fn, "{tr}", n.trigRow,
+		"{tt}", n.trigTrunc, "{ctr}", n.cpTrigRow, "{ctt}", n.cpTrigTr,
+		"{ix}", strings.ReplaceAll(strings.Trim(n.t, `"`), `"."`, "_"))
 	return r.Replace(schemaTemplate)
 }
 
@@ -176,7 +199,7 @@ func (s *PGStore) EnsureSchema(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, s.t); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, s.SchemaSQL()); err != nil {
+	if _, err := tx.Exec(ctx, s.schemaSQL()); err != nil {
 		return fmt.Errorf("creating the ledger tables: %w", err)
 	}
 	return tx.Commit(ctx)
@@ -279,15 +302,7 @@ func (s *PGStore) CopyEntries(ctx context.Context, entries []Entry) error {
 			nullable(ev.DataClassification), tags, int16(e.Version), e.StreamID, int64(e.Seq), e.RecordID, lts,
 			nullable(e.KeyID), jsonOf(ev.Counts), jsonOf(ev.Attributes), e.PrevHash, e.Hash}
 	}
-	schema, name := "", s.table
-	if i := strings.IndexByte(s.table, '.'); i >= 0 {
-		schema, name = s.table[:i], s.table[i+1:]
-	}
-	tableID := pgx.Identifier{name}
-	if schema != "" {
-		tableID = pgx.Identifier{schema, name}
-	}
-	_, err := s.pool.CopyFrom(ctx, tableID, entryColumns, pgx.CopyFromRows(rows))
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier(strings.Split(s.table, ".")), entryColumns, pgx.CopyFromRows(rows))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation: some are stored already
 		return s.InsertEntries(ctx, entries)

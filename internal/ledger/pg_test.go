@@ -71,6 +71,7 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 
 	require.NoError(t, store.InsertEntries(ctx, entries[:20]))
 	require.NoError(t, store.InsertEntries(ctx, entries[10:]), "re-delivery of stored entries is skipped")
+	require.NoError(t, store.CopyEntries(ctx, entries[15:25]), "COPY of stored entries falls back to the skipping insert")
 	require.NoError(t, store.InsertCheckpoints(ctx, cps))
 	require.NoError(t, store.InsertCheckpoints(ctx, cps))
 	seq, hash, err := store.HighWater(ctx, "pg-stream")
@@ -90,6 +91,7 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 	_, err = other.Seal(nil)
 	require.NoError(t, err)
 	require.ErrorIs(t, store.InsertEntries(ctx, []Entry{other}), ErrFork)
+	require.ErrorIs(t, store.CopyEntries(ctx, []Entry{other}), ErrFork)
 
 	// Triggers refuse changes, even by the owner.
 	for _, stmt := range []string{

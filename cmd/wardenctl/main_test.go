@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/otelwarden/warden/extension/auditledgerextension"
+	"github.com/otelwarden/warden/internal/audit"
+	"github.com/otelwarden/warden/internal/ledger"
+	"github.com/otelwarden/warden/internal/pgtest"
+)
+
+func wardenctl(args ...string) (int, string) {
+	var out bytes.Buffer
+	code := run(args, &out, &out)
+	return code, out.String()
+}
+
+// writeLedger runs the real audit_ledger extension and records n events into it.
+func writeLedger(t *testing.T, dir, key string, n int, pg func(*auditledgerextension.Config)) {
+	t.Helper()
+	f := auditledgerextension.NewFactory()
+	cfg := f.CreateDefaultConfig().(*auditledgerextension.Config)
+	cfg.StreamID = "ctl-test"
+	cfg.File.Directory = dir
+	cfg.Checkpoint.SigningKeyFile = key
+	cfg.Checkpoint.Entries = 10
+	if pg != nil {
+		pg(cfg)
+	}
+	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	rec := ext.(audit.Recorder)
+	for i := range n {
+		require.NoError(t, rec.Record(context.Background(), audit.Event{
+			Actor: audit.Actor{Type: audit.ActorUser, ID: "alice"}, Action: "login.success",
+			Resource: audit.Resource{Type: "session", ID: string(rune('a' + i%26))}, Outcome: audit.OutcomeSuccess,
+		}))
+	}
+	require.NoError(t, ext.Shutdown(context.Background()))
+}
+
+func TestKeysAndVerifyDir(t *testing.T) {
+	tmp := t.TempDir()
+	key := filepath.Join(tmp, "signing.key")
+	code, out := wardenctl("keys", "signing", "--out", key)
+	require.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "key id:")
+	st, err := os.Stat(key)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	code, _ = wardenctl("keys", "signing", "--out", key)
+	assert.Equal(t, exitUsage, code, "an existing key is never overwritten")
+
+	dir := filepath.Join(tmp, "audit")
+	writeLedger(t, dir, key, 25, nil)
+
+	code, out = wardenctl("audit", "verify", "--dir", dir, "--public-key", key+".pub")
+	require.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "stream ctl-test: 27 entries")
+	assert.Contains(t, out, "OK ")
+
+	code, out = wardenctl("audit", "verify", "--dir", dir)
+	assert.Equal(t, exitUnverifiable, code, out)
+	assert.Contains(t, out, "no public key was given")
+
+	code, out = wardenctl("audit", "verify", "--dir", dir, "--no-signatures")
+	assert.Equal(t, exitOK, code, out)
+
+	// Flip one byte of one entry.
+	segs, err := ledger.Segments(filepath.Join(dir, "ctl-test"))
+	require.NoError(t, err)
+	raw, err := os.ReadFile(segs[0].Path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(raw), "\n")
+	lines[6] = strings.Replace(lines[6], "alice", "alicf", 1)
+	require.NoError(t, os.WriteFile(segs[0].Path, []byte(strings.Join(lines, "")), 0o600))
+	code, out = wardenctl("audit", "verify", "--dir", dir, "--public-key", key+".pub")
+	assert.Equal(t, exitTampered, code, out)
+	assert.Contains(t, out, "FAILED tampered: stream ctl-test entry 7 (")
+	assert.Contains(t, out, "line 7): stored hash does not match")
+}
+
+func TestVerifyPostgres(t *testing.T) {
+	conn := pgtest.Conn(t)
+	table := pgtest.Table(t, conn)
+	tmp := t.TempDir()
+	key := filepath.Join(tmp, "signing.key")
+	require.Equal(t, exitOK, first(wardenctl("keys", "signing", "--out", key)))
+	writeLedger(t, filepath.Join(tmp, "audit"), key, 15, func(c *auditledgerextension.Config) {
+		c.Postgres = configoptional.Some(auditledgerextension.PostgresConfig{
+			DSN: configopaque.String(pgtest.DSN()), Table: table, CreateSchema: true, BatchSize: 7,
+			MaxBacklog: 1000, RetryInterval: 1e8, MaxRetryInterval: 1e9,
+		})
+	})
+	code, out := wardenctl("audit", "verify", "--postgres", pgtest.DSN(), "--table", table, "--public-key", key+".pub")
+	require.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "17 entries")
+
+	_, err := conn.Exec(context.Background(), `ALTER TABLE `+table+` DISABLE TRIGGER USER`)
+	require.NoError(t, err)
+	_, err = conn.Exec(context.Background(), `UPDATE `+table+` SET actor_id = 'mallory' WHERE seq = 9`)
+	require.NoError(t, err)
+	code, out = wardenctl("audit", "verify", "--postgres", pgtest.DSN(), "--table", table, "--public-key", key+".pub")
+	assert.Equal(t, exitTampered, code, out)
+	assert.Contains(t, out, "entry 9 (table "+table+", seq 9): stored hash does not match")
+}
+
+func TestUsage(t *testing.T) {
+	code, out := wardenctl("audit")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, out, "Usage:")
+	code, _ = wardenctl("audit", "verify")
+	assert.Equal(t, exitUsage, code)
+	code, out = wardenctl("audit", "schema", "--table", "bad name")
+	assert.Equal(t, exitUsage, code, out)
+	code, out = wardenctl("audit", "schema")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "BEFORE TRUNCATE")
+}
+
+func first(code int, _ string) int { return code }

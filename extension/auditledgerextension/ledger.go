@@ -69,14 +69,14 @@ type ledgerExtension struct {
 }
 
 var (
-	_ extension.Extension  = (*ledgerExtension)(nil)
-	_ audit.Recorder       = (*ledgerExtension)(nil)
-	_ audit.BatchRecorder  = (*ledgerExtension)(nil)
-	reasonInvalid          = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "invalid")))
-	reasonBacklog          = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "backlog_full")))
-	reasonWrite            = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "write_failed")))
-	reasonClosed           = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "closed")))
-	sinkPostgres           = metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", "postgres")))
+	_             extension.Extension = (*ledgerExtension)(nil)
+	_             audit.Recorder      = (*ledgerExtension)(nil)
+	_             audit.BatchRecorder = (*ledgerExtension)(nil)
+	reasonInvalid                     = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "invalid")))
+	reasonBacklog                     = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "backlog_full")))
+	reasonWrite                       = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "write_failed")))
+	reasonClosed                      = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "closed")))
+	sinkPostgres                      = metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", "postgres")))
 )
 
 func newLedger(cfg *Config, set extension.Settings) (*ledgerExtension, error) {

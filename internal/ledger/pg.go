@@ -319,11 +319,11 @@ func (s *PGStore) InsertEntries(ctx context.Context, entries []Entry) error {
 	n := len(entries)
 	cols := struct {
 		id, actorType, actorID, action, resType, status, stream, recordID, prev, hash []string
-		ts, lts                                                                      []time.Time
-		email, ip, ua, resID, resName, reqID, sessID, teamID, errMsg, class, kid     []*string
-		details, prevState, newState, tags, counts, attrs                            []*string
-		seq                                                                          []int64
-		version                                                                      []int16
+		ts, lts                                                                       []time.Time
+		email, ip, ua, resID, resName, reqID, sessID, teamID, errMsg, class, kid      []*string
+		details, prevState, newState, tags, counts, attrs                             []*string
+		seq                                                                           []int64
+		version                                                                       []int16
 	}{}
 	for i := range entries {
 		e := &entries[i]
@@ -474,12 +474,12 @@ FROM `+s.t+` WHERE stream_id = $1 ORDER BY seq`, stream)
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			e                                                                  Entry
-			ts, lts                                                            time.Time
+			e                                                                 Entry
+			ts, lts                                                           time.Time
 			email, ip, ua, resID, resName, reqID, sessID, teamID, errMsg, kid *string
-			details, prevState, newState, class, counts, attrs                 *string
-			version                                                            int16
-			seq                                                                int64
+			details, prevState, newState, class, counts, attrs                *string
+			version                                                           int16
+			seq                                                               int64
 		)
 		ev := &e.Event
 		if err := rows.Scan(&ts, &ev.ActorType, &ev.ActorID, &email, &ip, &ua, &ev.Action, &ev.ResourceType, &resID,

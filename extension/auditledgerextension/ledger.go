@@ -51,19 +51,27 @@ type ledgerExtension struct {
 	running bool
 
 	reqs       chan *request
+	sealed     chan *sealedBatch
 	stopCh     chan struct{}
 	writerDone chan struct{}
-	headSeq    atomic.Uint64
+	// headSeq is the newest durable sequence number, for the sinks' backlog.
+	headSeq   atomic.Uint64
+	failEpoch atomic.Uint64
 
-	// owned by the writer goroutine once started
-	journal *ledger.Journal
-	stream  string
-	signer  *ledger.Signer
-	head    ledger.Head
-	lastCp  ledger.Checkpoint
-	sinceCp int
-	dedup   *recentIDs
-	buf     []byte
+	stream string
+	signer *ledger.Signer
+	dedup  *recentIDs
+
+	// owned by the sealer goroutine
+	head      ledger.Head
+	seenEpoch uint64
+
+	// owned by the io goroutine (durable is also read by the sealer after a failure)
+	journal   *ledger.Journal
+	durableMu sync.Mutex
+	durable   ledger.Head
+	lastCp    ledger.Checkpoint
+	sinceCp   int
 
 	shipper *pgShipper
 }
@@ -107,15 +115,12 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 	if l.signer, err = l.loadSigner(); err != nil {
 		return err
 	}
-	j, head, err := ledger.OpenJournal(l.cfg.File.Directory, stream, ledger.JournalOptions{
-		MaxSegmentBytes: int64(l.cfg.File.MaxSegmentMiB) << 20,
-		MaxSegmentAge:   l.cfg.File.MaxSegmentAge,
-		RecentIDs:       l.cfg.DedupWindow,
-	})
+	l.stream = stream
+	j, head, err := ledger.OpenJournal(l.cfg.File.Directory, stream, l.journalOptions())
 	if err != nil {
 		return fmt.Errorf("audit_ledger: %w", err)
 	}
-	l.journal, l.stream, l.head = j, stream, head
+	l.journal, l.head, l.durable = j, head, head
 	l.lastCp = head.Checkpoint
 	l.sinceCp = int(head.Seq - head.Checkpoint.Seq)
 	l.headSeq.Store(head.Seq)
@@ -135,7 +140,9 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 		l.shipper.start()
 	}
 	l.stopCh, l.writerDone = make(chan struct{}), make(chan struct{})
+	l.sealed = make(chan *sealedBatch, 64)
 	go l.run()
+	go l.persist()
 	l.mu.Lock()
 	l.running = true
 	l.mu.Unlock()
@@ -153,6 +160,14 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 		return fmt.Errorf("audit_ledger: recording the start: %w", err)
 	}
 	return nil
+}
+
+func (l *ledgerExtension) journalOptions() ledger.JournalOptions {
+	return ledger.JournalOptions{
+		MaxSegmentBytes: int64(l.cfg.File.MaxSegmentMiB) << 20,
+		MaxSegmentAge:   l.cfg.File.MaxSegmentAge,
+		RecentIDs:       l.cfg.DedupWindow,
+	}
 }
 
 func (l *ledgerExtension) systemEvent(action string) audit.Event {
@@ -274,14 +289,24 @@ func (l *ledgerExtension) RecordBatch(ctx context.Context, evs []audit.Event) er
 	}
 }
 
+// sealedBatch is a group of requests whose events the sealer has chained and encoded, on
+// their way to the disk.
+type sealedBatch struct {
+	reqs     []*request
+	lines    []byte
+	firstSeq uint64
+	lastSeq  uint64
+	lastHash string
+	ids      []string
+	dups     int
+	err      error
+}
+
+// run is the sealer: it gathers requests, assigns sequence numbers, chains and encodes the
+// entries, and hands them to persist (the io goroutine), which writes them while the sealer
+// prepares the next group. The disk's fsync is thus shared by everything sealed meanwhile.
 func (l *ledgerExtension) run() {
-	defer close(l.writerDone)
-	var tick <-chan time.Time
-	if l.cfg.Checkpoint.Interval > 0 {
-		t := time.NewTicker(l.cfg.Checkpoint.Interval)
-		defer t.Stop()
-		tick = t.C
-	}
+	defer close(l.sealed)
 	batch := make([]*request, 0, 64)
 	for {
 		select {
@@ -298,85 +323,158 @@ func (l *ledgerExtension) run() {
 					break gather
 				}
 			}
-			l.commit(batch)
-		case <-tick:
-			if l.sinceCp > 0 {
-				l.checkpoint("interval")
-			}
+			l.sealed <- l.seal(batch)
 		case <-l.stopCh:
 			for {
 				select {
 				case r := <-l.reqs:
-					l.commit([]*request{r})
+					l.sealed <- l.seal([]*request{r})
 					continue
 				default:
 				}
-				break
+				return
 			}
-			if l.sinceCp > 0 {
-				l.checkpoint("shutdown")
-			}
-			return
 		}
 	}
 }
 
-// commit appends the events of a group of requests with one write and one fsync, then
-// acknowledges every request.
-func (l *ledgerExtension) commit(batch []*request) {
-	ctx := context.Background()
-	start := time.Now()
-	now := l.now()
-	ledgerTime := ledger.FormatTime(now)
-	seq, prev := l.head.Seq, l.head.Hash
-	l.buf = l.buf[:0]
-	var added []string
-	dups := 0
-	var sealErr error
-	for _, r := range batch {
+func (l *ledgerExtension) seal(reqs []*request) *sealedBatch {
+	if epoch := l.failEpoch.Load(); epoch != l.seenEpoch {
+		// The io goroutine lost a write: continue from what is really on disk.
+		l.seenEpoch = epoch
+		l.durableMu.Lock()
+		l.head.Seq, l.head.Hash = l.durable.Seq, l.durable.Hash
+		l.durableMu.Unlock()
+	}
+	n := 0
+	for _, r := range reqs {
+		n += len(r.events)
+	}
+	sb := &sealedBatch{reqs: append([]*request(nil), reqs...), firstSeq: l.head.Seq + 1, lastSeq: l.head.Seq, lastHash: l.head.Hash}
+	sb.lines = make([]byte, 0, n*512)
+	ledgerTime := ledger.FormatTime(l.now())
+	for _, r := range reqs {
 		for i := range r.events {
 			p := &r.events[i]
 			if !l.dedup.add(p.RecordID) {
-				dups++
+				sb.dups++
 				continue
 			}
-			added = append(added, p.RecordID)
 			e := ledger.Entry{
-				Version: ledger.SchemaVersion, StreamID: l.stream, Seq: seq + 1, RecordID: p.RecordID,
+				Version: ledger.SchemaVersion, StreamID: l.stream, Seq: sb.lastSeq + 1, RecordID: p.RecordID,
 				Time: ledger.FormatTime(p.Time), LedgerTime: ledgerTime, KeyID: l.signerID(),
-				Event: p.Event, PrevHash: prev,
+				Event: p.Event, PrevHash: sb.lastHash,
 			}
 			var err error
-			if l.buf, err = e.Seal(l.buf); err != nil {
-				sealErr = err
-				break
+			if sb.lines, err = e.Seal(sb.lines); err != nil {
+				sb.err = err
+				l.dedup.remove(p.RecordID)
+				for _, id := range sb.ids {
+					l.dedup.remove(id)
+				}
+				return sb
 			}
-			seq, prev = e.Seq, e.Hash
+			sb.ids = append(sb.ids, p.RecordID)
+			sb.lastSeq, sb.lastHash = e.Seq, e.Hash
 		}
 	}
-	err := sealErr
-	if err == nil && len(added) > 0 {
-		err = l.journal.Append(l.buf, l.head.Seq+1, now)
+	l.head.Seq, l.head.Hash = sb.lastSeq, sb.lastHash
+	return sb
+}
+
+// persist is the io goroutine: it writes sealed groups, makes them durable with one fsync per
+// round, acknowledges their requests, and writes checkpoints of what is durable.
+func (l *ledgerExtension) persist() {
+	defer close(l.writerDone)
+	var tick <-chan time.Time
+	if l.cfg.Checkpoint.Interval > 0 {
+		t := time.NewTicker(l.cfg.Checkpoint.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	group := make([]*sealedBatch, 0, 64)
+	for {
+		select {
+		case sb, ok := <-l.sealed:
+			if !ok {
+				if l.sinceCp > 0 {
+					l.checkpoint("shutdown")
+				}
+				return
+			}
+			group = append(group[:0], sb)
+		more:
+			for len(group) < cap(group) {
+				select {
+				case sb2, ok := <-l.sealed:
+					if !ok {
+						break more
+					}
+					group = append(group, sb2)
+				default:
+					break more
+				}
+			}
+			l.write(group)
+		case <-tick:
+			if l.sinceCp > 0 {
+				l.checkpoint("interval")
+			}
+		}
+	}
+}
+
+func (l *ledgerExtension) write(group []*sealedBatch) {
+	ctx := context.Background()
+	start := time.Now()
+	now := l.now()
+	l.durableMu.Lock()
+	next, tip := l.durable.Seq+1, l.durable.Hash
+	l.durableMu.Unlock()
+	var err error
+	written := group[:0:0]
+	for _, sb := range group {
+		switch {
+		case sb.err != nil:
+			l.fail(ctx, sb, sb.err)
+		case sb.lastSeq < sb.firstSeq: // duplicates only: nothing to write
+			written = append(written, sb)
+		case err != nil:
+			l.fail(ctx, sb, err)
+		case sb.firstSeq != next:
+			// Sealed on top of a write that was lost: refuse, the caller may retry.
+			l.fail(ctx, sb, errors.New("an earlier write failed"))
+		default:
+			if err = l.journal.Write(sb.lines, sb.firstSeq, now); err != nil {
+				l.fail(ctx, sb, err)
+				continue
+			}
+			written = append(written, sb)
+			next, tip = sb.lastSeq+1, sb.lastHash
+		}
+	}
+	if err == nil {
+		err = l.journal.Sync()
 	}
 	if err != nil {
-		for _, id := range added {
-			l.dedup.remove(id)
+		for _, sb := range written {
+			l.fail(ctx, sb, err)
 		}
-		n := 0
-		for _, r := range batch {
-			n += len(r.events)
-			r.done <- fmt.Errorf("audit ledger: %w", err)
-		}
-		l.tb.AuditLedgerRecordErrors.Add(ctx, int64(n), reasonWrite)
-		l.logger.Error("Audit ledger could not make entries durable; they were not recorded", zap.Error(err), zap.Int("events", n))
+		l.recover(err)
 		return
 	}
-	appended := int(seq - l.head.Seq)
-	l.head.Seq, l.head.Hash = seq, prev
-	l.headSeq.Store(seq)
+	appended := int(next - 1 - l.durable.Seq)
+	l.durableMu.Lock()
+	l.durable.Seq, l.durable.Hash = next-1, tip
+	l.durableMu.Unlock()
+	l.headSeq.Store(next - 1)
 	l.sinceCp += appended
-	for _, r := range batch {
-		r.done <- nil
+	dups := 0
+	for _, sb := range written {
+		dups += sb.dups
+		for _, r := range sb.reqs {
+			r.done <- nil
+		}
 	}
 	if appended > 0 {
 		l.tb.AuditLedgerEntries.Add(ctx, int64(appended))
@@ -393,9 +491,43 @@ func (l *ledgerExtension) commit(batch []*request) {
 	}
 }
 
+// fail answers a sealed group's requests with err and forgets its record ids.
+func (l *ledgerExtension) fail(ctx context.Context, sb *sealedBatch, err error) {
+	n := 0
+	for _, r := range sb.reqs {
+		n += len(r.events)
+		r.done <- fmt.Errorf("audit ledger: %w", err)
+	}
+	for _, id := range sb.ids {
+		l.dedup.remove(id)
+	}
+	l.tb.AuditLedgerRecordErrors.Add(ctx, int64(n), reasonWrite)
+}
+
+// recover reopens the journal after a failed write or sync: whatever reached the disk is the
+// chain from now on, and the sealer continues from there.
+func (l *ledgerExtension) recover(cause error) {
+	l.logger.Error("Audit ledger could not make entries durable; they were not recorded", zap.Error(cause))
+	_ = l.journal.Close()
+	j, head, err := ledger.OpenJournal(l.cfg.File.Directory, l.stream, l.journalOptions())
+	if err != nil {
+		l.logger.Error("Audit ledger cannot reopen its journal; recording fails until it can", zap.Error(err))
+		return
+	}
+	l.journal = j
+	l.durableMu.Lock()
+	l.durable.Seq, l.durable.Hash = head.Seq, head.Hash
+	l.durableMu.Unlock()
+	l.headSeq.Store(head.Seq)
+	l.failEpoch.Add(1)
+}
+
 func (l *ledgerExtension) checkpoint(reason string) {
+	l.durableMu.Lock()
+	seq, tip := l.durable.Seq, l.durable.Hash
+	l.durableMu.Unlock()
 	cp := ledger.Checkpoint{
-		StreamID: l.stream, FirstSeq: l.lastCp.Seq + 1, Seq: l.head.Seq, TipHash: l.head.Hash,
+		StreamID: l.stream, FirstSeq: l.lastCp.Seq + 1, Seq: seq, TipHash: tip,
 		PrevCheckpoint: l.lastCp.Hash, Time: ledger.FormatTime(l.now()), Reason: reason,
 	}
 	if err := l.journal.AppendCheckpoint(cp.Seal(l.signer)); err != nil {
@@ -443,8 +575,10 @@ func (l *ledgerExtension) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// recentIDs remembers the last n record ids.
+// recentIDs remembers the last n record ids. The sealer adds, the io goroutine removes the
+// ids of writes that failed.
 type recentIDs struct {
+	mu   sync.Mutex
 	n    int
 	set  map[string]struct{}
 	ring []string
@@ -464,6 +598,8 @@ func (r *recentIDs) add(id string) bool {
 	if r.n == 0 {
 		return true
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if _, ok := r.set[id]; ok {
 		return false
 	}
@@ -478,4 +614,8 @@ func (r *recentIDs) add(id string) bool {
 	return true
 }
 
-func (r *recentIDs) remove(id string) { delete(r.set, id) }
+func (r *recentIDs) remove(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.set, id)
+}

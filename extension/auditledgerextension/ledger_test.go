@@ -368,6 +368,42 @@ func BenchmarkRecordToFile(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordBatchToFile measures the path of components that record a batch of events at
+// once (the records mode of the audit exporter): b.N is the number of entries.
+func BenchmarkRecordBatchToFile(b *testing.B) {
+	for _, size := range []int{10, 100} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			cfg := testConfig(b, b.TempDir())
+			cfg.Checkpoint.Entries = 10000
+			l := startLedger(b, cfg, nil)
+			evs := make([]audit.Event, size)
+			for i := range evs {
+				evs[i] = event(i)
+			}
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					// Each call records size entries; stop once b.N entries are recorded.
+					if left.Add(-int64(size)) < -int64(size) {
+						continue
+					}
+					if err := l.RecordBatch(context.Background(), evs); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+			require.NoError(b, l.Shutdown(context.Background()))
+		})
+	}
+}
+
 func BenchmarkRecordToPostgres(b *testing.B) {
 	conn := pgtest.Conn(b)
 	table := pgtest.Table(b, conn)

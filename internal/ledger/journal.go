@@ -266,13 +266,27 @@ func lastEntries(path string, n int) (*Entry, []string, error) {
 // Append writes the lines of entries firstSeq.. in one write and makes them durable (fsync).
 // On error nothing of the batch remains in the file.
 func (j *Journal) Append(lines []byte, firstSeq uint64, now time.Time) error {
+	mark := j.segSize
+	if err := j.Write(lines, firstSeq, now); err != nil {
+		return err
+	}
+	if err := j.Sync(); err != nil {
+		if terr := j.TruncateTo(mark); terr != nil {
+			return fmt.Errorf("%w, and it could not be undone: %v", err, terr)
+		}
+		return err
+	}
+	return nil
+}
+
+// Write appends the lines of entries firstSeq.. without waiting for the disk; Sync makes them
+// durable. A segment that is full is made durable and closed first. On error nothing of the
+// lines remains in the file.
+func (j *Journal) Write(lines []byte, firstSeq uint64, now time.Time) error {
 	if err := j.rotateIfDue(firstSeq, int64(len(lines)), now); err != nil {
 		return err
 	}
 	n, err := j.seg.Write(lines)
-	if err == nil {
-		err = j.seg.Sync()
-	}
 	if err != nil {
 		if n > 0 {
 			if terr := j.seg.Truncate(j.segSize); terr != nil {
@@ -285,12 +299,41 @@ func (j *Journal) Append(lines []byte, firstSeq uint64, now time.Time) error {
 	return nil
 }
 
+// Sync makes everything written so far durable.
+func (j *Journal) Sync() error {
+	if j.seg == nil {
+		return nil
+	}
+	if err := j.seg.Sync(); err != nil {
+		return fmt.Errorf("journal sync: %w", err)
+	}
+	return nil
+}
+
+// Mark is the size of the current segment, to TruncateTo after a failed Sync.
+func (j *Journal) Mark() int64 { return j.segSize }
+
+// TruncateTo cuts the current segment back to a Mark taken in it.
+func (j *Journal) TruncateTo(mark int64) error {
+	if j.seg == nil || mark > j.segSize {
+		return nil
+	}
+	if err := truncateSync(j.seg, mark); err != nil {
+		return err
+	}
+	j.segSize = mark
+	return nil
+}
+
 func (j *Journal) rotateIfDue(firstSeq uint64, add int64, now time.Time) error {
 	if j.seg != nil && j.segSize > 0 {
 		full := j.opts.MaxSegmentBytes > 0 && j.segSize+add > j.opts.MaxSegmentBytes
 		old := j.opts.MaxSegmentAge > 0 && now.Sub(j.segOpened) >= j.opts.MaxSegmentAge
 		if !full && !old {
 			return nil
+		}
+		if err := j.seg.Sync(); err != nil {
+			return fmt.Errorf("journal sync: %w", err)
 		}
 		if err := j.seg.Close(); err != nil {
 			return err

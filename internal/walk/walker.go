@@ -44,6 +44,9 @@ type Walker struct {
 	// Numbers also shows int and double values, as decimal text. A number that is replaced
 	// becomes a string.
 	Numbers bool
+	// SkipResource, when set, is asked once per resource; true skips the resource and
+	// everything under it (e.g. services that are allow-listed).
+	SkipResource func(pcommon.Resource) bool
 
 	loc    Location
 	del    []int
@@ -62,6 +65,9 @@ func (w *Walker) Traces(td ptrace.Traces) {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
+		if w.SkipResource != nil && w.SkipResource(rs.Resource()) {
+			continue
+		}
 		w.resource(rs.Resource())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
@@ -110,6 +116,9 @@ func (w *Walker) Logs(ld plog.Logs) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
+		if w.SkipResource != nil && w.SkipResource(rl.Resource()) {
+			continue
+		}
 		w.resource(rl.Resource())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
@@ -137,6 +146,9 @@ func (w *Walker) Metrics(md pmetric.Metrics) {
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
+		if w.SkipResource != nil && w.SkipResource(rm.Resource()) {
+			continue
+		}
 		w.resource(rm.Resource())
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {

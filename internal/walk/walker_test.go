@@ -298,3 +298,15 @@ func BenchmarkWalk(b *testing.B) {
 		})
 	}
 }
+
+func TestSkipResource(t *testing.T) {
+	td := sample.Traces(sample.Options{Items: 10})
+	r := &recorder{}
+	w := New(r)
+	w.SkipResource = func(res pcommon.Resource) bool { return ServiceName(res) != "payments" }
+	w.Traces(td)
+	require.NotEmpty(t, r.service)
+	for _, s := range r.service {
+		assert.Equal(t, "payments", s)
+	}
+}

@@ -52,6 +52,7 @@ type ledgerExtension struct {
 
 	reqs       chan *request
 	sealed     chan *sealedBatch
+	buf        []byte // the io goroutine's write buffer
 	stopCh     chan struct{}
 	writerDone chan struct{}
 	// headSeq is the newest durable sequence number, for the sinks' backlog.
@@ -140,7 +141,7 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 		l.shipper.start()
 	}
 	l.stopCh, l.writerDone = make(chan struct{}), make(chan struct{})
-	l.sealed = make(chan *sealedBatch, 64)
+	l.sealed = make(chan *sealedBatch, 2)
 	go l.run()
 	go l.persist()
 	l.mu.Lock()
@@ -298,6 +299,7 @@ type sealedBatch struct {
 	lastSeq  uint64
 	lastHash string
 	ids      []string
+	entries  []ledger.Entry // for the PostgreSQL shipper, when there is one
 	dups     int
 	err      error
 }
@@ -376,6 +378,9 @@ func (l *ledgerExtension) seal(reqs []*request) *sealedBatch {
 			}
 			sb.ids = append(sb.ids, p.RecordID)
 			sb.lastSeq, sb.lastHash = e.Seq, e.Hash
+			if l.shipper != nil {
+				sb.entries = append(sb.entries, e)
+			}
 		}
 	}
 	l.head.Seq, l.head.Hash = sb.lastSeq, sb.lastHash
@@ -424,6 +429,9 @@ func (l *ledgerExtension) persist() {
 	}
 }
 
+// maxRetainedBuf bounds the write buffer the io goroutine keeps between rounds.
+const maxRetainedBuf = 4 << 20
+
 func (l *ledgerExtension) write(group []*sealedBatch) {
 	ctx := context.Background()
 	start := time.Now()
@@ -431,27 +439,31 @@ func (l *ledgerExtension) write(group []*sealedBatch) {
 	l.durableMu.Lock()
 	next, tip := l.durable.Seq+1, l.durable.Hash
 	l.durableMu.Unlock()
+	// One write for the whole group: batches that chain on the durable tip, in order.
 	var err error
 	written := group[:0:0]
+	l.buf = l.buf[:0]
+	first := next
 	for _, sb := range group {
 		switch {
 		case sb.err != nil:
 			l.fail(ctx, sb, sb.err)
 		case sb.lastSeq < sb.firstSeq: // duplicates only: nothing to write
 			written = append(written, sb)
-		case err != nil:
-			l.fail(ctx, sb, err)
 		case sb.firstSeq != next:
 			// Sealed on top of a write that was lost: refuse, the caller may retry.
 			l.fail(ctx, sb, errors.New("an earlier write failed"))
 		default:
-			if err = l.journal.Write(sb.lines, sb.firstSeq, now); err != nil {
-				l.fail(ctx, sb, err)
-				continue
-			}
+			l.buf = append(l.buf, sb.lines...)
 			written = append(written, sb)
 			next, tip = sb.lastSeq+1, sb.lastHash
 		}
+	}
+	if len(l.buf) > 0 {
+		err = l.journal.Write(l.buf, first, now)
+	}
+	if cap(l.buf) > maxRetainedBuf {
+		l.buf = nil
 	}
 	if err == nil {
 		err = l.journal.Sync()
@@ -480,6 +492,9 @@ func (l *ledgerExtension) write(group []*sealedBatch) {
 		l.tb.AuditLedgerEntries.Add(ctx, int64(appended))
 		l.tb.AuditLedgerCommitDuration.Record(ctx, float64(time.Since(start).Microseconds())/1000)
 		if l.shipper != nil {
+			for _, sb := range written {
+				l.shipper.offer(sb.entries)
+			}
 			l.shipper.poke()
 		}
 	}

@@ -344,7 +344,7 @@ func TestPostgresOutageBuffersAndDrainsInOrder(t *testing.T) {
 }
 
 func BenchmarkRecordToFile(b *testing.B) {
-	for _, parallel := range []int{1, 64} {
+	for _, parallel := range []int{1, 64, 256} {
 		b.Run(fmt.Sprintf("callers=%d", parallel*2), func(b *testing.B) {
 			cfg := testConfig(b, b.TempDir())
 			cfg.Checkpoint.Entries = 10000
@@ -409,6 +409,7 @@ func BenchmarkRecordToPostgres(b *testing.B) {
 	table := pgtest.Table(b, conn)
 	cfg := pgConfig(b, b.TempDir(), pgtest.DSN(), table)
 	cfg.Postgres.Get().BatchSize = 1000
+	cfg.Checkpoint.Entries = 10000 // the default
 	l := startLedger(b, cfg, nil)
 	ev := event(1)
 	b.SetParallelism(64)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,14 @@ type pgShipper struct {
 	done    chan struct{}
 	ctx     context.Context
 	cancel  context.CancelFunc
+
+	// mem holds entries just made durable, so that a shipper that keeps up does not read
+	// them back from the journal. It is bounded; a shipper that falls behind reads the
+	// journal, which is the truth either way.
+	memMu        sync.Mutex
+	mem          []ledger.Entry
+	readerBehind bool // entries were shipped from mem: the reader must skip them
+	memCap       int  // overrides memLimit in tests
 
 	store    *ledger.PGStore
 	reader   *ledger.EntryReader
@@ -232,8 +241,69 @@ func (s *pgShipper) connect(store *ledger.PGStore) error {
 	return nil
 }
 
-// fill reads the next batch of entries from the journal.
+// memLimit bounds the entries the shipper holds in memory.
+func (s *pgShipper) memLimit() int {
+	if s.memCap > 0 {
+		return s.memCap
+	}
+	return max(8*s.cfg.BatchSize, 16384)
+}
+
+// offer hands the shipper entries that are now durable in the journal, in order.
+func (s *pgShipper) offer(entries []ledger.Entry) {
+	if len(entries) == 0 {
+		return
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if n := len(s.mem); n > 0 && s.mem[n-1].Seq+1 != entries[0].Seq {
+		clear(s.mem)
+		s.mem = s.mem[:0]
+	}
+	s.mem = append(s.mem, entries...)
+	if over := len(s.mem) - s.memLimit(); over > 0 {
+		// Far behind: keep the newest; the journal has the rest. Dropping a quarter at a
+		// time keeps the copying amortised.
+		n := copy(s.mem, s.mem[max(over, s.memLimit()/4):])
+		clear(s.mem[n:])
+		s.mem = s.mem[:n]
+	}
+}
+
+// takeMem moves up to max consecutive entries from seq on out of mem into pending.
+func (s *pgShipper) takeMem(seq uint64, max int) bool {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	i := 0
+	for i < len(s.mem) && s.mem[i].Seq < seq {
+		i++
+	}
+	j := i
+	for j < len(s.mem) && j-i < max && s.mem[j].Seq == seq+uint64(j-i) {
+		j++
+	}
+	s.pending = append(s.pending, s.mem[i:j]...)
+	rest := copy(s.mem, s.mem[j:])
+	clear(s.mem[rest:])
+	s.mem = s.mem[:rest]
+	return j > i
+}
+
+// fill gathers the next batch of entries: from memory when it holds the next ones, otherwise
+// from the journal.
 func (s *pgShipper) fill() error {
+	if s.takeMem(s.shipped.Load()+1, s.cfg.BatchSize) {
+		s.readerBehind = true
+		return nil
+	}
+	if s.readerBehind {
+		_ = s.reader.Close()
+		r, err := ledger.NewEntryReader(s.dir, s.shipped.Load()+1)
+		if err != nil {
+			return err
+		}
+		s.reader, s.readerBehind = r, false
+	}
 	for len(s.pending) < s.cfg.BatchSize {
 		line, pos, err := s.reader.Next()
 		if errors.Is(err, io.EOF) {

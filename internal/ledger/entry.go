@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -383,6 +384,23 @@ func ParseEntry(line []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("unknown entry version %d", e.Version)
 	}
 	return e, nil
+}
+
+// PeekSeq reads the sequence number of a journal line without decoding it. The canonical
+// encoding puts "seq" before any value that could contain it, and a JSON string cannot hold
+// an unescaped quote, so the first match is the entry's own.
+func PeekSeq(line []byte) (uint64, bool) {
+	i := bytes.Index(line, []byte(`,"seq":`))
+	if i < 0 {
+		return 0, false
+	}
+	rest := line[i+len(`,"seq":`):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	seq, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	return seq, err == nil
 }
 
 // FormatTime renders t as the ledger stores it.

@@ -98,6 +98,11 @@ func TestSealParseRoundTrip(t *testing.T) {
 	h, err := back.ComputeHash()
 	require.NoError(t, err)
 	assert.Equal(t, e.Hash, h, "the hash recomputes from the stored line")
+	seq, ok := PeekSeq(line)
+	assert.True(t, ok)
+	assert.Equal(t, e.Seq, seq)
+	_, ok = PeekSeq([]byte(`{"v":1,"stream":"x"}`))
+	assert.False(t, ok)
 
 	// Every field is covered by the hash.
 	mutations := []func(*Entry){

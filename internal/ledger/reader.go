@@ -71,7 +71,7 @@ func (r *EntryReader) Next() ([]byte, Position, error) {
 			r.line++
 			pos := Position{File: r.cur.Path, Line: r.line}
 			if r.skipTo > 1 {
-				if e, perr := ParseEntry(line); perr == nil && e.Seq < r.skipTo {
+				if seq, ok := PeekSeq(line); ok && seq < r.skipTo {
 					continue
 				}
 				r.skipTo = 0

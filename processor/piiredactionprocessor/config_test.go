@@ -1,0 +1,106 @@
+package piiredactionprocessor
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	defaults := func(mutate func(*Config)) *Config {
+		cfg := createDefaultConfig().(*Config)
+		mutate(cfg)
+		return cfg
+	}
+	ledger := component.MustNewID("audit_ledger")
+
+	tests := []struct {
+		id               string
+		want             *Config
+		wantUnmarshalErr string
+		wantValidateErrs []string
+	}{
+		{id: "pii_redaction", want: defaults(func(*Config) {})},
+		{
+			id: "pii_redaction/tuned",
+			want: defaults(func(c *Config) {
+				c.Detectors.Email = ActionConfig{Action: ActionMask, KeepFirst: 1}
+				// Only the action is set: the default's keep_last stays, and redact ignores it.
+				c.Detectors.Phone = ActionConfig{Action: ActionRedact, KeepLast: defaultPhoneKeepLast}
+				c.Detectors.IPv4 = ActionConfig{Action: ActionHash}
+				c.Detectors.Card = ActionConfig{Action: ActionDrop}
+				c.Custom = []CustomConfig{{Name: "customer_id", Regexp: "CUST-[0-9]{8}", ActionConfig: ActionConfig{Action: ActionHash}}}
+				c.SensitiveKeys = SensitiveKeysConfig{ActionConfig: ActionConfig{Action: ActionDrop}, Extra: []string{"session_cookie"}, Exclude: []string{"token"}}
+				c.URL = URLConfig{Keys: []string{"url.full"}, SensitiveQueryParameters: []string{"sig", "token"}}
+				c.Hash = HashConfig{KeyEnv: "WARDEN_PII_KEY", KeyID: "k2026"}
+				c.Allow = AllowConfig{
+					Keys: []string{"user.id"}, KeyPatterns: []string{`^internal\..*`},
+					Values: []string{"4111 1111 1111 1111", `.*@example\.org`}, Services: []string{"healthcheck"},
+				}
+				c.Signals.Metrics = false
+				c.Scan.Names = false
+				c.Scan.Numbers = true
+				c.Scan.MaxScanBytes = 1024
+				c.Scan.Oversize = OversizeDrop
+				c.Ledger = &ledger
+			}),
+		},
+		{id: "pii_redaction/unkeyed", want: defaults(func(c *Config) { c.Hash.Unkeyed = true })},
+		{id: "pii_redaction/bad_action", wantUnmarshalErr: `'detectors.card.action' unknown action "hide" (want redact, hash, mask, keep or drop)`},
+		{id: "pii_redaction/bad_oversize", wantUnmarshalErr: `unknown oversize action "keep" (want redact or drop)`},
+		{id: "pii_redaction/typo", wantUnmarshalErr: "emial"},
+		{
+			id: "pii_redaction/invalid",
+			wantValidateErrs: []string{
+				`custom[0].name: "bad name" must be 1 to 64 letters`,
+				"custom[0].regexp: error parsing regexp",
+				`custom[1].name: "card" is already used`,
+				"allow.key_patterns[0]: error parsing regexp",
+				"allow.values[0]: error parsing regexp",
+				"hash: set one of key_file, key_env and key",
+				`hash.key_id: "a:b"`,
+				"scan.max_scan_bytes: must be positive, got 0",
+				"signals: every signal is disabled",
+			},
+		},
+		{id: "pii_redaction/short_key", wantValidateErrs: []string{"hash.key: must be at least 32 bytes, got 9"}},
+		{id: "pii_redaction/unkeyed_with_key", wantValidateErrs: []string{"hash.unkeyed: cannot be combined with a key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			sub, err := cm.Sub(tt.id)
+			require.NoError(t, err)
+			cfg := NewFactory().CreateDefaultConfig()
+			err = sub.Unmarshal(&cfg)
+			if tt.wantUnmarshalErr != "" {
+				require.ErrorContains(t, err, tt.wantUnmarshalErr)
+				return
+			}
+			require.NoError(t, err)
+			if tt.want != nil {
+				assert.Equal(t, tt.want, cfg)
+			}
+			err = confmap.Validate(cfg)
+			if len(tt.wantValidateErrs) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, want := range tt.wantValidateErrs {
+				assert.Contains(t, err.Error(), want)
+			}
+		})
+	}
+}
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	require.NoError(t, confmap.Validate(createDefaultConfig()))
+}

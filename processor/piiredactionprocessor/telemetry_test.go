@@ -1,0 +1,141 @@
+package piiredactionprocessor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/otelwarden/warden/internal/audit/audittest"
+	"github.com/otelwarden/warden/internal/sample"
+	"github.com/otelwarden/warden/processor/piiredactionprocessor/internal/metadatatest"
+)
+
+func finding(piiType, action, signal string, n int64) metricdata.DataPoint[int64] {
+	return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(
+		attribute.String("pii_type", piiType), attribute.String("action", action), attribute.String("signal", signal))}
+}
+
+func TestFindingsAreCountedByTypeActionAndSignal(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	p, err := newProcessor(metadatatest.NewSettings(tel), testConfig(func(c *Config) { c.Scan.MaxScanBytes = 64 }))
+	require.NoError(t, err)
+	require.NoError(t, p.start(context.Background(), componenttest.NewNopHost()))
+
+	redactAttr(t, p, "message", "jane.doe@example.com and john@example.com from 10.0.0.1")
+	redactAttr(t, p, "user.password", "hunter2")
+	redactAttr(t, p, "message", string(make([]byte, 100)))
+	redactAttr(t, p, "message", "nothing here")
+	require.NoError(t, p.shutdown(context.Background()))
+
+	metadatatest.AssertEqualProcessorPiiRedactionFindings(t, tel, []metricdata.DataPoint[int64]{
+		finding("email", "hash", "logs", 2),
+		finding("ipv4", "keep", "logs", 1),
+		finding("sensitive_key", "redact", "logs", 1),
+		finding("oversize", "redact", "logs", 1),
+	}, metricdatatest.IgnoreTimestamp())
+}
+
+func startWithLedger(t *testing.T, ledger *audittest.Ledger, tel *componenttest.Telemetry) *piiProcessor {
+	t.Helper()
+	id := component.MustNewID("audit_ledger")
+	set := metadatatest.NewSettings(tel)
+	p, err := newProcessor(set, testConfig(func(c *Config) { c.Ledger = &id }))
+	require.NoError(t, err)
+	require.NoError(t, p.start(context.Background(), audittest.Host{id: ledger}))
+	return p
+}
+
+func TestBatchSummariesGoToTheLedgerWithoutValues(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	ledger := &audittest.Ledger{}
+	p := startWithLedger(t, ledger, tel)
+
+	ld := sample.Logs(sample.Options{Items: 100, PIIEvery: 10})
+	_, err := p.processLogs(context.Background(), ld)
+	require.NoError(t, err)
+	clean := sample.Logs(sample.Options{Items: 100})
+	_, err = p.processLogs(context.Background(), clean)
+	require.NoError(t, err)
+	require.NoError(t, p.shutdown(context.Background()))
+
+	evs := ledger.Events()
+	require.NotEmpty(t, evs, "a batch with findings is summarised")
+	services := map[string]bool{}
+	total := int64(0)
+	for _, ev := range evs {
+		require.NoError(t, ev.Validate())
+		assert.Equal(t, "pii.redact", ev.Action)
+		assert.Equal(t, "pii_redaction", ev.Actor.ID)
+		assert.Equal(t, "logs", ev.Attributes["signal"])
+		assert.Equal(t, int64(1), ev.Counts["batches"], "one entry per batch and service")
+		services[ev.Resource.ID] = true
+		for k, n := range ev.Counts {
+			if k != "batches" {
+				total += n
+			}
+		}
+		raw, err := json.Marshal(ev)
+		require.NoError(t, err)
+		for _, planted := range sample.Planted {
+			assert.NotContains(t, string(raw), planted)
+		}
+	}
+	assert.Greater(t, total, int64(0))
+	assert.Subset(t, sample.Services, keys(services))
+	_, err = tel.GetMetric("otelcol_processor_pii_redaction_ledger_failures")
+	assert.Error(t, err, "no failure was counted")
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestLedgerFailuresAreCountedAndDoNotStopTheData(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	ledger := &audittest.Ledger{}
+	ledger.SetErr(errors.New("disk full"))
+	p := startWithLedger(t, ledger, tel)
+
+	ld, lr := logWith("message", "jane.doe@example.com")
+	_, err := p.processLogs(context.Background(), ld)
+	require.NoError(t, err, "the telemetry is protected and passed on")
+	v, _ := lr.Attributes().Get("message")
+	assert.Regexp(t, hashToken, v.Str())
+	require.NoError(t, p.shutdown(context.Background()))
+	metadatatest.AssertEqualProcessorPiiRedactionLedgerFailures(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestSummariesMergeWhenTheLedgerFallsBehind(t *testing.T) {
+	s := newSummarizer(&audittest.Ledger{}, component.MustNewID("pii_redaction"), nil, nil)
+	names := []string{"email"}
+	counts := make([]int64, len(actionNames))
+	counts[1] = 2 // email.hash
+	for range maxPendingSummaries + 50 {
+		s.add(1, map[string][]int64{"checkout": counts}, names)
+	}
+	s.add(1, map[string][]int64{"payments": counts}, names)
+	assert.LessOrEqual(t, len(s.pending), maxPendingSummaries+1)
+	var batches, hashed int64
+	for _, ev := range s.pending {
+		batches += ev.Counts["batches"]
+		hashed += ev.Counts["email.hash"]
+	}
+	assert.Equal(t, int64(maxPendingSummaries+51), batches, "no batch is lost")
+	assert.Equal(t, 2*batches, hashed)
+}

@@ -280,6 +280,7 @@ type state struct {
 	counts   [][len(actionNames)]int64
 	// byService counts findings per service for the ledger summary (only with a ledger).
 	byService    map[string][]int64
+	keyCache     map[string]uint8
 	lastResource pcommon.Resource
 	lastService  string
 	loc          *walk.Location
@@ -287,7 +288,7 @@ type state struct {
 
 func (p *piiProcessor) newState() *state {
 	st := &state{p: p, counts: make([][len(actionNames)]int64, len(p.slotNames)),
-		matches: make([]detect.Match, 0, 16), byService: map[string][]int64{}}
+		matches: make([]detect.Match, 0, 16), byService: map[string][]int64{}, keyCache: map[string]uint8{}}
 	st.hash.mac = p.key.newMAC()
 	st.urlAct = st.actURL
 	fields := walk.Fields(walk.FieldAttribute)
@@ -319,10 +320,11 @@ func (st *state) VisitString(loc *walk.Location, v string) (walk.Op, string) {
 		return walk.Keep, ""
 	}
 	st.loc = loc
-	if key != "" && p.keys.Sensitive(key) {
+	kind := st.keyKind(key)
+	if kind == keySensitive {
 		return st.whole(&p.sensitive, v)
 	}
-	if p.urlKeys[key] {
+	if kind == keyURL {
 		out, changed, isURL := p.urls.Scrub(v, st.urlAct)
 		if isURL {
 			switch {
@@ -344,6 +346,42 @@ func (st *state) VisitString(loc *walk.Location, v string) (walk.Op, string) {
 		return walk.Keep, ""
 	}
 	return st.apply(v, matches)
+}
+
+// What a key says about its values.
+const (
+	keyPlain uint8 = iota + 1
+	keySensitive
+	keyURL
+)
+
+// maxKeyCache bounds the per-state cache of key kinds. Attribute keys repeat on every
+// record, so a few hundred entries answer nearly every lookup; past the bound the cache
+// starts over, so hostile inputs with endless distinct keys cost memory only up to it.
+const maxKeyCache = 4096
+
+// keyKind classifies key once per state: the key matcher's normalisation of a key costs more
+// than scanning a typical value, and keys repeat.
+func (st *state) keyKind(key string) uint8 {
+	if key == "" {
+		return keyPlain
+	}
+	if k, ok := st.keyCache[key]; ok {
+		return k
+	}
+	k := keyPlain
+	switch {
+	case st.p.keys.Sensitive(key):
+		k = keySensitive
+	case st.p.urlKeys[key]:
+		k = keyURL
+	}
+	if len(st.keyCache) >= maxKeyCache {
+		clear(st.keyCache)
+	}
+	// A copy: the key may point into a request buffer that is reused or should be freed.
+	st.keyCache[strings.Clone(key)] = k
+	return k
 }
 
 func (p *piiProcessor) allowedKey(loc *walk.Location, key string) bool {

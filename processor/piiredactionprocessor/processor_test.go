@@ -2,6 +2,7 @@ package piiredactionprocessor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -456,4 +457,17 @@ func TestLedgerIsOptionalButMustExistWhenNamed(t *testing.T) {
 	require.NoError(t, err)
 	err = p.start(context.Background(), componenttest.NewNopHost())
 	require.ErrorContains(t, err, `pii_redaction: ledger "audit_ledger": audit ledger extension not found`)
+}
+
+func TestKeyCacheIsBounded(t *testing.T) {
+	p := newTestProcessor(t, testConfig(nil))
+	st := p.newState()
+	for i := range maxKeyCache + 10 {
+		assert.Equal(t, keyPlain, st.keyKind(fmt.Sprintf("attr.%d", i)))
+		assert.LessOrEqual(t, len(st.keyCache), maxKeyCache)
+	}
+	assert.Equal(t, keySensitive, st.keyKind("user.password"))
+	assert.Equal(t, keySensitive, st.keyKind("user.password"), "from the cache")
+	assert.Equal(t, keyURL, st.keyKind("url.full"))
+	assert.Equal(t, keyPlain, st.keyKind(""))
 }

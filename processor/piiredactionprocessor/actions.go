@@ -107,16 +107,20 @@ type act struct {
 // The action indexes of the counters, in the order of actionNames.
 var actionNames = [...]Action{ActionRedact, ActionHash, ActionMask, ActionKeep, ActionDrop}
 
-func newAct(c ActionConfig, typeName string, slot int, key *hashKey, norm normalisation) act {
+func newAct(c ActionConfig, typeName string, slot int, norm normalisation) act {
 	a := act{kind: c.Action, keepFirst: c.KeepFirst, keepLast: c.KeepLast, slot: slot, typeName: typeName, norm: norm,
-		redactToken: "[REDACTED:" + typeName + "]",
-		hashPrefix:  "[HASH:" + typeName + ":" + hashVersion + ":" + key.id + ":"}
+		redactToken: "[REDACTED:" + typeName + "]"}
 	for i, n := range actionNames {
 		if n == c.Action {
 			a.actIdx = i
 		}
 	}
 	return a
+}
+
+// setKey names the hash key in the act's hash tokens.
+func (a *act) setKey(key *hashKey) {
+	a.hashPrefix = "[HASH:" + a.typeName + ":" + hashVersion + ":" + key.id + ":"
 }
 
 // normalisation makes equal values hash equal whatever their formatting.

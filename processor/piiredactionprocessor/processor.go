@@ -68,27 +68,23 @@ type piiProcessor struct {
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
-	key, err := loadHashKey(cfg.Hash)
-	if err != nil {
-		return nil, fmt.Errorf("pii_redaction: %w", err)
-	}
-	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger, key: key, recorder: audit.Nop}
-
+	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger, recorder: audit.Nop}
+	var err error
 	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes}
 	for _, t := range detect.BuiltinTypes() {
 		ac := *cfg.Detectors.byType(t)
-		p.builtin[t] = newAct(ac, t.String(), int(t)-1, &key, normalisationOf(t))
+		p.builtin[t] = newAct(ac, t.String(), int(t)-1, normalisationOf(t))
 		opts.Types = opts.Types.With(t)
 	}
 	for i, c := range cfg.Custom {
 		opts.Custom = append(opts.Custom, detect.CustomPattern{Name: c.Name, Regexp: c.Regexp})
-		p.custom = append(p.custom, newAct(c.ActionConfig, c.Name, slotCustom0+i, &key, normNone))
+		p.custom = append(p.custom, newAct(c.ActionConfig, c.Name, slotCustom0+i, normNone))
 	}
 	if p.scanner, err = detect.NewScanner(opts); err != nil {
 		return nil, fmt.Errorf("pii_redaction: %w", err)
 	}
-	p.sensitive = newAct(cfg.SensitiveKeys.ActionConfig, detect.SensitiveKey.String(), slotSensitive, &key, normNone)
-	p.oversize = newAct(ActionConfig{Action: Action(cfg.Scan.Oversize)}, "oversize", slotOversize, &key, normNone)
+	p.sensitive = newAct(cfg.SensitiveKeys.ActionConfig, detect.SensitiveKey.String(), slotSensitive, normNone)
+	p.oversize = newAct(ActionConfig{Action: Action(cfg.Scan.Oversize)}, "oversize", slotOversize, normNone)
 	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
 	p.urls = detect.URLScrubber{Keys: p.keys, Scanner: p.scanner}
 	if len(cfg.URL.SensitiveQueryParameters) > 0 {
@@ -177,7 +173,17 @@ func anyOf(patterns []string) (*regexp.Regexp, error) {
 
 var ephemeralKeyWarning sync.Once
 
-func (p *piiProcessor) start(ctx context.Context, host component.Host) error {
+// start reads the hash key (at start, not at creation, so that `validate` needs no secret)
+// and finds the ledger.
+func (p *piiProcessor) start(_ context.Context, host component.Host) error {
+	key, err := loadHashKey(p.cfg.Hash)
+	if err != nil {
+		return fmt.Errorf("pii_redaction: %w", err)
+	}
+	p.key = key
+	for _, a := range p.allActs() {
+		a.setKey(&p.key)
+	}
 	rec, err := audit.FromHost(host, p.cfg.Ledger)
 	if err != nil {
 		return fmt.Errorf("pii_redaction: %w", err)
@@ -195,7 +201,6 @@ func (p *piiProcessor) start(ctx context.Context, host component.Host) error {
 	if p.key.unkeyed {
 		p.logger.Warn("pii_redaction: hash.unkeyed is set: hashes of low-entropy values (e-mails, phone numbers) can be reversed by trying candidates")
 	}
-	_ = ctx
 	return nil
 }
 

@@ -179,7 +179,9 @@ func TestHashKeySources(t *testing.T) {
 	short := filepath.Join(dir, "short.key")
 	require.NoError(t, os.WriteFile(short, []byte("short\n"), 0o600))
 	for _, h := range []HashConfig{{KeyFile: short}, {KeyFile: filepath.Join(dir, "missing")}, {KeyEnv: "WARDEN_TEST_PII_UNSET"}} {
-		_, err := newProcessor(processortest.NewNopSettings(NewFactory().Type()), testConfig(func(c *Config) { c.Hash = h }))
+		p, err := newProcessor(processortest.NewNopSettings(NewFactory().Type()), testConfig(func(c *Config) { c.Hash = h }))
+		require.NoError(t, err, "creating needs no key: validate works without the secret")
+		err = p.start(context.Background(), componenttest.NewNopHost())
 		require.Error(t, err, "%+v", h)
 		assert.Contains(t, err.Error(), "pii_redaction: hash.")
 	}
@@ -447,7 +449,9 @@ func TestFactoryBuildsEverySignal(t *testing.T) {
 	require.NoError(t, err)
 
 	bad := testConfig(func(c *Config) { c.Hash = HashConfig{KeyEnv: "WARDEN_TEST_PII_UNSET"} })
-	_, err = f.CreateLogs(ctx, set, bad, consumertest.NewNop())
+	lp, err := f.CreateLogs(ctx, set, bad, consumertest.NewNop())
+	require.NoError(t, err)
+	err = lp.Start(ctx, componenttest.NewNopHost())
 	require.ErrorContains(t, err, "hash.key_env: environment variable WARDEN_TEST_PII_UNSET is not set")
 }
 

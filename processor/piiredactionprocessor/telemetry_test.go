@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -138,4 +140,34 @@ func TestSummariesMergeWhenTheLedgerFallsBehind(t *testing.T) {
 	}
 	assert.Equal(t, int64(maxPendingSummaries+51), batches, "no batch is lost")
 	assert.Equal(t, 2*batches, hashed)
+}
+
+func TestConcurrentBatchesShareNothing(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	ledger := &audittest.Ledger{}
+	p := startWithLedger(t, ledger, tel)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				ld := sample.Logs(sample.Options{Items: 50, PIIEvery: 5})
+				_, err := p.processLogs(context.Background(), ld)
+				assert.NoError(t, err)
+				raw, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+				assert.NoError(t, err)
+				for _, planted := range sample.Planted {
+					assert.NotContains(t, string(raw), planted)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, p.shutdown(context.Background()))
+	var batches int64
+	for _, ev := range ledger.Events() {
+		batches += ev.Counts["batches"]
+	}
+	// Each batch spans every sample service, each with findings: one count per batch and service.
+	assert.Equal(t, int64(4*20*len(sample.Services)), batches)
 }

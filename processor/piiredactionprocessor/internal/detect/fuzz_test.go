@@ -19,11 +19,24 @@ var fuzzScanner = func() *Scanner {
 var planted = []struct {
 	v string
 	t Type
+	// scheme is a leading part the match may leave out (the "Bearer " of a credential).
+	scheme int
 }{
-	{"4111 1111 1111 1111", Card},
-	{"5555555555554444", Card},
-	{"john.doe@example.com", Email},
-	{"078-05-1120", SSN},
+	{v: "4111 1111 1111 1111", t: Card},
+	{v: "5555555555554444", t: Card},
+	{v: "john.doe@example.com", t: Email},
+	{v: "078-05-1120", t: SSN},
+	{v: "3782 822463 10005", t: Card},
+	{v: "+44 20 7946 0958", t: Phone},
+	{v: "(415) 555-2671", t: Phone},
+	{v: "10.20.30.40", t: IPv4},
+	{v: "2001:db8::8a2e:370:7334", t: IPv6},
+	{v: "GB82 WEST 1234 5698 7654 32", t: IBAN},
+	{v: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", t: JWT},
+	{v: "Bearer mF_9.B5f-4.1JqM", t: Bearer, scheme: len("Bearer ")},
+	{v: "Basic dXNlcjpwYXNzd29yZA==", t: BasicAuth, scheme: len("Basic ")},
+	{v: "AKIAIOSFODNN7EXAMPLE", t: AWSKey},
+	{v: "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----", t: PrivateKey},
 }
 
 func addScanSeeds(f *testing.F) {
@@ -73,7 +86,7 @@ func FuzzScan(f *testing.F) {
 		ms, _ := fuzzScanner.Scan(v, nil)
 		checkMatches(t, v, ms, fuzzScanner)
 		start := len(a) + 1
-		if covering(ms, Match{Start: start, End: start + len(p.v)}) == nil {
+		if covering(ms, Match{Start: start + p.scheme, End: start + len(p.v)}) == nil {
 			t.Fatalf("planted %s %q not covered in %q: %v", p.t, p.v, v, ms)
 		}
 	})

@@ -398,6 +398,7 @@ func (l *ledgerExtension) persist() {
 		tick = t.C
 	}
 	group := make([]*sealedBatch, 0, 64)
+	prevReqs := 0
 	for {
 		select {
 		case sb, ok := <-l.sealed:
@@ -408,6 +409,8 @@ func (l *ledgerExtension) persist() {
 				return
 			}
 			group = append(group[:0], sb)
+			reqs := len(sb.reqs)
+			var linger <-chan time.Time
 		more:
 			for len(group) < cap(group) {
 				select {
@@ -416,10 +419,30 @@ func (l *ledgerExtension) persist() {
 						break more
 					}
 					group = append(group, sb2)
+					reqs += len(sb2.reqs)
 				default:
-					break more
+					// The callers of the last round come back at about the same time: when
+					// many were there, wait a moment for them rather than split them over
+					// two fsyncs. A lone caller never waits.
+					if prevReqs < minLingerReqs || reqs >= prevReqs {
+						break more
+					}
+					if linger == nil {
+						linger = time.After(maxLinger)
+					}
+					select {
+					case sb2, ok := <-l.sealed:
+						if !ok {
+							break more
+						}
+						group = append(group, sb2)
+						reqs += len(sb2.reqs)
+					case <-linger:
+						break more
+					}
 				}
 			}
+			prevReqs = reqs
 			l.write(group)
 		case <-tick:
 			if l.sinceCp > 0 {
@@ -428,6 +451,13 @@ func (l *ledgerExtension) persist() {
 		}
 	}
 }
+
+// Group commit lingers up to maxLinger for the callers of the previous round when it had at
+// least minLingerReqs of them.
+const (
+	maxLinger     = 200 * time.Microsecond
+	minLingerReqs = 4
+)
 
 // maxRetainedBuf bounds the write buffer the io goroutine keeps between rounds.
 const maxRetainedBuf = 4 << 20

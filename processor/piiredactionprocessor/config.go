@@ -250,6 +250,9 @@ type Config struct {
 	Signals SignalsConfig `mapstructure:"signals"`
 	// Scan bounds where the processor looks and the work per value.
 	Scan ScanConfig `mapstructure:"scan"`
+	// DryRun finds and counts (metrics and ledger summaries) without changing any data: to
+	// measure what a configuration would do before enforcing it. The data is NOT protected.
+	DryRun bool `mapstructure:"dry_run"`
 	// Ledger is the component ID of an audit_ledger extension. When set, each batch with
 	// findings is summarised there (counts by type, action and service; never values).
 	Ledger *component.ID `mapstructure:"ledger"`

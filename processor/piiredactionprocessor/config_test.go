@@ -50,6 +50,7 @@ func TestLoadConfig(t *testing.T) {
 				c.Scan.Numbers = true
 				c.Scan.MaxScanBytes = 1024
 				c.Scan.Oversize = OversizeDrop
+				c.DryRun = true
 				c.Ledger = &ledger
 			}),
 		},

@@ -190,13 +190,16 @@ func (p *piiProcessor) start(_ context.Context, host component.Host) error {
 	}
 	if !audit.IsNop(rec) {
 		p.recorder = rec
-		p.summary = newSummarizer(rec, p.id, p.logger, p.tb)
+		p.summary = newSummarizer(rec, p.id, p.logger, p.tb, p.cfg.DryRun)
 		p.summary.start()
 	}
 	if p.key.ephemeral && p.usesHash {
 		ephemeralKeyWarning.Do(func() {
 			p.logger.Warn("pii_redaction: no hash key is configured, so a random key was made at start: hashed values join within this process only, not across restarts or collectors. Set hash.key_file or hash.key_env to a secret of at least 32 bytes.")
 		})
+	}
+	if p.cfg.DryRun {
+		p.logger.Warn("pii_redaction: dry_run is set: findings are counted but no data is changed")
 	}
 	if p.key.unkeyed {
 		p.logger.Warn("pii_redaction: hash.unkeyed is set: hashes of low-entropy values (e-mails, phone numbers) can be reversed by trying candidates")
@@ -316,6 +319,14 @@ func (p *piiProcessor) newState() *state {
 // VisitString decides one value. The order is the documented precedence: allow lists, values
 // already encrypted, sensitive keys, URL attributes, then the detectors.
 func (st *state) VisitString(loc *walk.Location, v string) (walk.Op, string) {
+	op, out := st.visit(loc, v)
+	if st.p.cfg.DryRun {
+		return walk.Keep, ""
+	}
+	return op, out
+}
+
+func (st *state) visit(loc *walk.Location, v string) (walk.Op, string) {
 	if v == "" {
 		return walk.Keep, ""
 	}

@@ -28,6 +28,7 @@ const recordTimeout = 30 * time.Second
 type summarizer struct {
 	rec    audit.Recorder
 	actor  string
+	action string
 	logger *zap.Logger
 	tb     *metadata.TelemetryBuilder
 
@@ -42,8 +43,12 @@ type summarizer struct {
 
 type summaryKey struct{ service, signal string }
 
-func newSummarizer(rec audit.Recorder, id component.ID, logger *zap.Logger, tb *metadata.TelemetryBuilder) *summarizer {
-	return &summarizer{rec: rec, actor: id.String(), logger: logger, tb: tb,
+func newSummarizer(rec audit.Recorder, id component.ID, logger *zap.Logger, tb *metadata.TelemetryBuilder, dryRun bool) *summarizer {
+	action := "pii.redact"
+	if dryRun {
+		action = "pii.detect" // found and counted, not changed
+	}
+	return &summarizer{rec: rec, actor: id.String(), action: action, logger: logger, tb: tb,
 		wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -73,7 +78,7 @@ func (s *summarizer) add(signal walk.Signal, byService map[string][]int64, slotN
 		ev := audit.Event{
 			Time:               time.Now(),
 			Actor:              audit.Actor{Type: audit.ActorSystem, ID: s.actor},
-			Action:             "pii.redact",
+			Action:             s.action,
 			Resource:           audit.Resource{Type: "telemetry", ID: service, Name: signal.String()},
 			Outcome:            audit.OutcomeSuccess,
 			Counts:             map[string]int64{"batches": 1},

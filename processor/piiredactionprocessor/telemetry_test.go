@@ -124,7 +124,7 @@ func TestLedgerFailuresAreCountedAndDoNotStopTheData(t *testing.T) {
 }
 
 func TestSummariesMergeWhenTheLedgerFallsBehind(t *testing.T) {
-	s := newSummarizer(&audittest.Ledger{}, component.MustNewID("pii_redaction"), nil, nil)
+	s := newSummarizer(&audittest.Ledger{}, component.MustNewID("pii_redaction"), nil, nil, false)
 	names := []string{"email"}
 	counts := make([]int64, len(actionNames))
 	counts[1] = 2 // email.hash
@@ -170,4 +170,30 @@ func TestConcurrentBatchesShareNothing(t *testing.T) {
 	}
 	// Each batch spans every sample service, each with findings: one count per batch and service.
 	assert.Equal(t, int64(4*20*len(sample.Services)), batches)
+}
+
+func TestDryRunCountsWithoutChanging(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	ledger := &audittest.Ledger{}
+	id := component.MustNewID("audit_ledger")
+	p, err := newProcessor(metadatatest.NewSettings(tel), testConfig(func(c *Config) { c.DryRun = true; c.Ledger = &id }))
+	require.NoError(t, err)
+	require.NoError(t, p.start(context.Background(), audittest.Host{id: ledger}))
+
+	got, ok := redactAttr(t, p, "message", "card 4111 1111 1111 1111")
+	assert.True(t, ok)
+	assert.Equal(t, "card 4111 1111 1111 1111", got)
+	got, ok = redactAttr(t, p, "user.password", "hunter2")
+	assert.True(t, ok)
+	assert.Equal(t, "hunter2", got)
+	require.NoError(t, p.shutdown(context.Background()))
+
+	metadatatest.AssertEqualProcessorPiiRedactionFindings(t, tel, []metricdata.DataPoint[int64]{
+		finding("card", "redact", "logs", 1),
+		finding("sensitive_key", "redact", "logs", 1),
+	}, metricdatatest.IgnoreTimestamp())
+	evs := ledger.Events()
+	require.Len(t, evs, 2)
+	assert.Equal(t, "pii.detect", evs[0].Action)
 }

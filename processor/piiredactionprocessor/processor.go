@@ -62,13 +62,12 @@ type piiProcessor struct {
 	// findingAttrs[signal index][slot][action index] are the metric attributes, made once.
 	findingAttrs [len(signals)][][len(actionNames)]metric.AddOption
 
-	states   sync.Pool
-	recorder audit.Recorder
-	summary  *summarizer
+	states  sync.Pool
+	summary *summarizer
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
-	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger, recorder: audit.Nop}
+	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger}
 	var err error
 	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes}
 	for _, t := range detect.BuiltinTypes() {
@@ -189,7 +188,6 @@ func (p *piiProcessor) start(_ context.Context, host component.Host) error {
 		return fmt.Errorf("pii_redaction: %w", err)
 	}
 	if !audit.IsNop(rec) {
-		p.recorder = rec
 		p.summary = newSummarizer(rec, p.id, p.logger, p.tb, p.cfg.DryRun)
 		p.summary.start()
 	}

@@ -17,26 +17,6 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func keysSigning(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keys signing", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "private key file to create (the public key goes to FILE.pub)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if *out == "" {
-		fmt.Fprintln(stderr, "wardenctl keys signing: --out FILE is required")
-		return exitUsage
-	}
-	s, err := ledger.GenerateSigningKey(*out)
-	if err != nil {
-		fmt.Fprintln(stderr, "wardenctl keys signing:", err)
-		return exitUsage
-	}
-	fmt.Fprintf(stdout, "private key: %s\npublic key:  %s.pub\nkey id:      %s\n", *out, *out, s.ID())
-	return exitOK
-}
-
 func auditVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)

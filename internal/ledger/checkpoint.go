@@ -1,16 +1,35 @@
 package ledger
 
 import (
-	"crypto/ed25519"
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 )
 
+// CheckpointVersion is the version of the checkpoint encoding. Version 2 names the signature
+// algorithm and derives key ids from the key's PKIX encoding.
+const CheckpointVersion = 2
+
+// MaxCheckpointLine bounds a checkpoint line; a longer one is not a checkpoint.
+const MaxCheckpointLine = 16 << 10
+
+// Reasons a checkpoint is written.
+const (
+	ReasonEntries  = "entries"
+	ReasonInterval = "interval"
+	ReasonShutdown = "shutdown"
+	// ReasonRotation is the checkpoint that the previous key signs over the entry that
+	// announces the next key.
+	ReasonRotation = "rotation"
+)
+
 // Checkpoint states that a stream's entries FirstSeq..Seq end in TipHash, and chains to the
-// previous checkpoint. With a signer it carries an Ed25519 signature over its canonical
-// encoding; without one it still chains, but cannot prove who wrote it.
+// previous checkpoint. With a signer it carries a signature over its canonical encoding;
+// without one it still chains, but cannot prove who wrote it.
 type Checkpoint struct {
 	Version  int    `json:"v"`
 	StreamID string `json:"stream"`
@@ -21,9 +40,11 @@ type Checkpoint struct {
 	// PrevCheckpoint is the hash of the previous checkpoint of the stream ("" for the first).
 	PrevCheckpoint string `json:"prev_checkpoint,omitempty"`
 	Time           string `json:"ts"`
-	// Reason is why it was written: "entries", "interval" or "shutdown".
-	Reason    string `json:"reason"`
+	// Reason is why it was written: entries, interval, shutdown or rotation.
+	Reason string `json:"reason"`
+	// KeyID and Alg name the signing key and algorithm (both empty when unsigned).
 	KeyID     string `json:"kid,omitempty"`
+	Alg       string `json:"alg,omitempty"`
 	Signature string `json:"sig,omitempty"`
 	Hash      string `json:"hash"`
 }
@@ -52,45 +73,86 @@ func (c *Checkpoint) AppendCanonical(b []byte) []byte {
 		b = append(b, `,"kid":`...)
 		b = appendString(b, c.KeyID)
 	}
+	if c.Alg != "" {
+		b = append(b, `,"alg":`...)
+		b = appendString(b, c.Alg)
+	}
 	return append(b, '}')
 }
 
-func (c *Checkpoint) signedMessage() []byte {
+// SignedMessage is what the signature covers: a domain separator and the canonical encoding.
+func (c *Checkpoint) SignedMessage() []byte {
 	return c.AppendCanonical([]byte(checkpointDomain))
 }
 
 // ComputeHash returns the checkpoint's hash (over its canonical encoding, signature excluded).
 func (c *Checkpoint) ComputeHash() string { return hashHex(checkpointDomain, c.AppendCanonical(nil)) }
 
-// Seal signs the checkpoint (when s is not nil), sets its hash and returns its JSON line.
-func (c *Checkpoint) Seal(s *Signer) []byte {
-	c.Version = SchemaVersion
+// AppendLine appends the checkpoint's one stored form: the canonical encoding with the
+// signature and the hash added, and a newline.
+func (c *Checkpoint) AppendLine(b []byte) []byte {
+	b = c.AppendCanonical(b)
+	b = b[:len(b)-1]
+	if c.Signature != "" {
+		b = append(b, `,"sig":`...)
+		b = appendString(b, c.Signature)
+	}
+	b = append(b, `,"hash":`...)
+	b = appendString(b, c.Hash)
+	return append(b, '}', '\n')
+}
+
+// Seal signs the checkpoint (when s is not nil), sets its hash and returns its line.
+func (c *Checkpoint) Seal(ctx context.Context, s Signer) ([]byte, error) {
+	c.Version = CheckpointVersion
+	c.KeyID, c.Alg, c.Signature = "", "", ""
 	if s != nil {
-		c.KeyID = s.ID()
-		c.Signature = base64.StdEncoding.EncodeToString(s.Sign(c.signedMessage()))
+		pub := s.Public()
+		c.KeyID, c.Alg = pub.ID(), pub.Alg()
+		sig, err := s.Sign(ctx, c.SignedMessage())
+		if err != nil {
+			return nil, fmt.Errorf("signing the checkpoint with key %s: %w", pub.ID(), err)
+		}
+		c.Signature = base64.StdEncoding.EncodeToString(sig)
 	}
 	c.Hash = c.ComputeHash()
-	line, _ := json.Marshal(c)
-	return append(line, '\n')
+	return c.AppendLine(nil), nil
 }
 
-// VerifySignature checks the signature with pub.
-func (c *Checkpoint) VerifySignature(pub ed25519.PublicKey) bool {
-	sig, err := base64.StdEncoding.DecodeString(c.Signature)
-	if err != nil || len(sig) != ed25519.SignatureSize {
+// VerifySignature checks the checkpoint's signature with pub: the key id and algorithm it
+// names must be pub's.
+func (c *Checkpoint) VerifySignature(pub *PublicKey) bool {
+	if c.KeyID != pub.ID() || c.Alg != pub.Alg() {
 		return false
 	}
-	return ed25519.Verify(pub, c.signedMessage(), sig)
+	sig, err := base64.StdEncoding.DecodeString(c.Signature)
+	if err != nil || base64.StdEncoding.EncodeToString(sig) != c.Signature {
+		return false
+	}
+	return pub.Verify(c.SignedMessage(), sig)
 }
 
-// ParseCheckpoint decodes one JSON line of a checkpoint file.
+// ParseCheckpoint decodes one stored checkpoint line (with or without its newline). The line
+// must be exactly the checkpoint's stored form: unknown, duplicate or case-variant keys,
+// other spellings and added whitespace are refused, so that nothing can ride along unhashed.
 func ParseCheckpoint(line []byte) (Checkpoint, error) {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	if len(line) > MaxCheckpointLine {
+		return Checkpoint{}, fmt.Errorf("checkpoint line of %d bytes is longer than %d", len(line), MaxCheckpointLine)
+	}
 	var c Checkpoint
 	if err := json.Unmarshal(line, &c); err != nil {
 		return Checkpoint{}, err
 	}
-	if c.Version != SchemaVersion {
-		return Checkpoint{}, fmt.Errorf("unknown checkpoint version %d", c.Version)
+	if c.Version != CheckpointVersion {
+		return Checkpoint{}, fmt.Errorf("unknown checkpoint version %d (want %d)", c.Version, CheckpointVersion)
+	}
+	if (c.Signature == "") != (c.KeyID == "") || (c.KeyID == "") != (c.Alg == "") {
+		return Checkpoint{}, errors.New("a checkpoint names its key, algorithm and signature together or none of them")
+	}
+	stored := c.AppendLine(nil)
+	if !bytes.Equal(stored[:len(stored)-1], line) {
+		return Checkpoint{}, errors.New("the line is not in the checkpoint's stored form (extra, duplicate or re-spelled fields, or added whitespace)")
 	}
 	return c, nil
 }

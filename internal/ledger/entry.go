@@ -17,8 +17,7 @@ import (
 	"github.com/otelwarden/warden/internal/audit"
 )
 
-// SchemaVersion is the version of the entry and checkpoint encodings. Any change to the
-// canonical form bumps it.
+// SchemaVersion is the version of the entry encoding. Any change to the canonical form bumps it.
 const SchemaVersion = 1
 
 // TimeLayout is how the ledger writes times: UTC, microseconds (PostgreSQL's precision).
@@ -374,14 +373,36 @@ func (e *Entry) Seal(b []byte) ([]byte, error) {
 	return append(b, '}', '\n'), nil
 }
 
-// ParseEntry decodes one JSON line of the journal. It does not check the hash: Verifier does.
+// MaxEntryLine bounds an entry's stored line; the ledger refuses to record a longer one, and a
+// longer line in a journal is not an entry.
+const MaxEntryLine = 1 << 20
+
+// ParseEntry decodes one stored entry line (with or without its newline). The line must be
+// exactly the entry's stored form: unknown, duplicate or case-variant keys, other spellings of
+// the same values and added whitespace are refused, so that nothing rides along unhashed. It
+// does not check the hash: Verifier does.
 func ParseEntry(line []byte) (Entry, error) {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	if len(line) > MaxEntryLine {
+		return Entry{}, fmt.Errorf("entry line of %d bytes is longer than %d", len(line), MaxEntryLine)
+	}
 	var e Entry
 	if err := json.Unmarshal(line, &e); err != nil {
 		return Entry{}, err
 	}
 	if e.Version != SchemaVersion {
 		return Entry{}, fmt.Errorf("unknown entry version %d", e.Version)
+	}
+	stored, err := e.AppendCanonical(make([]byte, 0, len(line)+1))
+	if err != nil {
+		return Entry{}, err
+	}
+	stored = stored[:len(stored)-1]
+	stored = append(stored, `,"hash":`...)
+	stored = appendString(stored, e.Hash)
+	stored = append(stored, '}')
+	if !bytes.Equal(stored, line) {
+		return Entry{}, errors.New("the line is not in the entry's stored form (extra, duplicate or re-spelled fields, or added whitespace)")
 	}
 	return e, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,6 +163,7 @@ CREATE TABLE IF NOT EXISTS {cp} (
     checkpoint_hash CHAR(64) NOT NULL,
     PRIMARY KEY (stream_id, seq)
 );
+ALTER TABLE {cp} ADD COLUMN IF NOT EXISTS alg VARCHAR(32);
 CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit ledger table %: % is refused (the table is append-only)', TG_TABLE_NAME, TG_OP
@@ -183,7 +185,8 @@ REVOKE UPDATE, DELETE, TRUNCATE ON {t}, {cp} FROM PUBLIC;
 // existing table is left alone, so a writer role with only INSERT and SELECT can start.
 func (s *PGStore) EnsureSchema(ctx context.Context) error {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL`,
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL
+    AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) AND attname = 'alg' AND NOT attisdropped)`,
 		s.t, s.cp).Scan(&exists); err != nil {
 		return err
 	}
@@ -437,9 +440,9 @@ func (s *PGStore) InsertCheckpoints(ctx context.Context, cps []Checkpoint) error
 			return fmt.Errorf("checkpoint %d: time %q: %w", c.Seq, c.Time, err)
 		}
 		batch.Queue(`INSERT INTO `+s.cp+` (stream_id, seq, first_seq, schema_version, tip_hash, prev_checkpoint,
-    checkpoint_time, reason, key_id, signature, checkpoint_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+    checkpoint_time, reason, key_id, alg, signature, checkpoint_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
 ON CONFLICT DO NOTHING`, c.StreamID, int64(c.Seq), int64(c.FirstSeq), int16(c.Version), c.TipHash,
-			nullable(c.PrevCheckpoint), ts, c.Reason, nullable(c.KeyID), nullable(c.Signature), c.Hash)
+			nullable(c.PrevCheckpoint), ts, c.Reason, nullable(c.KeyID), nullable(c.Alg), nullable(c.Signature), c.Hash)
 	}
 	return s.pool.SendBatch(ctx, batch).Close()
 }
@@ -523,7 +526,7 @@ FROM `+s.t+` WHERE stream_id = $1 ORDER BY seq`, stream)
 // ReadCheckpoints returns a stream's checkpoints in sequence order.
 func (s *PGStore) ReadCheckpoints(ctx context.Context, stream string) ([]Checkpoint, error) {
 	rows, err := s.pool.Query(ctx, `SELECT schema_version, stream_id, first_seq, seq, tip_hash, prev_checkpoint,
-    checkpoint_time, reason, key_id, signature, checkpoint_hash FROM `+s.cp+` WHERE stream_id = $1 ORDER BY seq`, stream)
+    checkpoint_time, reason, key_id, alg, signature, checkpoint_hash FROM `+s.cp+` WHERE stream_id = $1 ORDER BY seq`, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -533,40 +536,56 @@ func (s *PGStore) ReadCheckpoints(ctx context.Context, stream string) ([]Checkpo
 		var c Checkpoint
 		var version int16
 		var first, seq int64
-		var prev, kid, sig *string
+		var prev, kid, alg, sig *string
 		var ts time.Time
-		if err := rows.Scan(&version, &c.StreamID, &first, &seq, &c.TipHash, &prev, &ts, &c.Reason, &kid, &sig, &c.Hash); err != nil {
+		if err := rows.Scan(&version, &c.StreamID, &first, &seq, &c.TipHash, &prev, &ts, &c.Reason, &kid, &alg, &sig, &c.Hash); err != nil {
 			return nil, err
 		}
 		c.Version, c.FirstSeq, c.Seq = int(version), uint64(first), uint64(seq)
-		c.PrevCheckpoint, c.KeyID, c.Signature, c.Time = str(prev), str(kid), str(sig), FormatTime(ts)
+		c.PrevCheckpoint, c.KeyID, c.Alg, c.Signature, c.Time = str(prev), str(kid), str(alg), str(sig), FormatTime(ts)
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
 // VerifyPG verifies every stream stored in a PostgreSQL ledger table.
-func (v *Verifier) VerifyPG(ctx context.Context, s *PGStore) ([]StreamReport, *Failure, error) {
+func (v *Verifier) VerifyPG(ctx context.Context, s *PGStore) Result {
+	return v.verifyPG(ctx, s, nil)
+}
+
+func (v *Verifier) verifyPG(ctx context.Context, s *PGStore, probe func(*StreamCheck)) Result {
 	streams, err := s.Streams(ctx)
 	if err != nil {
-		return nil, nil, err
+		return Result{Err: err}
 	}
-	if len(streams) == 0 {
-		return nil, nil, fmt.Errorf("table %s holds no audit ledger entries", s.table)
+	cpStreams, err := s.CheckpointStreams(ctx)
+	if err != nil {
+		return Result{Err: err}
 	}
-	var reports []StreamReport
+	streams = append(streams, cpStreams...)
+	slices.Sort(streams)
+	streams = slices.Compact(streams)
+	if len(streams) == 0 && len(v.Streams) == 0 && len(v.Anchors) == 0 {
+		return Result{Err: fmt.Errorf("table %s holds no audit ledger entries", s.table)}
+	}
+	var r Result
 	for _, stream := range streams {
 		check := v.NewStreamCheck(stream)
+		if probe != nil {
+			probe(check)
+		}
 		cps, err := s.ReadCheckpoints(ctx, stream)
 		if err != nil {
-			return reports, nil, err
+			r.Err = err
+			return r
 		}
 		where := make([]string, len(cps))
 		for i, c := range cps {
 			where[i] = fmt.Sprintf("table %s_checkpoints, seq %d", s.table, c.Seq)
 		}
 		if f := check.Checkpoints(cps, where); f != nil {
-			return append(reports, check.rep), f, nil
+			r.Reports, r.Failure = append(r.Reports, check.rep), f
+			return r
 		}
 		var failure *Failure
 		err = s.ReadEntries(ctx, stream, func(e *Entry) error {
@@ -577,18 +596,31 @@ func (v *Verifier) VerifyPG(ctx context.Context, s *PGStore) ([]StreamReport, *F
 			return nil
 		})
 		if failure != nil {
-			return append(reports, check.rep), failure, nil
+			r.Reports, r.Failure = append(r.Reports, check.rep), failure
+			return r
 		}
 		if err != nil {
-			return reports, nil, err
+			r.Err = err
+			return r
 		}
 		rep, f := check.Finish()
-		reports = append(reports, rep)
+		r.Reports = append(r.Reports, rep)
 		if f != nil {
-			return reports, f, nil
+			r.Failure = f
+			return r
 		}
 	}
-	return reports, nil, nil
+	v.checkRequired(&r, "table "+s.table)
+	return r
+}
+
+// CheckpointStreams lists the streams that have checkpoints in the table.
+func (s *PGStore) CheckpointStreams(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT stream_id FROM `+s.cp+` ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 var errStop = errors.New("stop")

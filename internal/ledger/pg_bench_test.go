@@ -17,8 +17,7 @@ func BenchmarkInsertEntries(b *testing.B) {
 	require.NoError(b, err)
 	defer store.Close()
 	require.NoError(b, store.EnsureSchema(ctx))
-	signer, err := GenerateSigningKey(b.TempDir() + "/k")
-	require.NoError(b, err)
+	signer := testKey(b)
 	const batch = 1000
 	entries, _ := chain(b, "bench", batch*20, 1<<30, signer)
 	b.ReportAllocs()

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 )
 
 // chain builds n sealed entries and a signed checkpoint every cpEvery entries, in memory.
-func chain(t testing.TB, stream string, n, cpEvery int, signer *Signer) ([]Entry, []Checkpoint) {
+func chain(t testing.TB, stream string, n, cpEvery int, signer Signer) ([]Entry, []Checkpoint) {
 	t.Helper()
 	var entries []Entry
 	var cps []Checkpoint
@@ -22,14 +21,15 @@ func chain(t testing.TB, stream string, n, cpEvery int, signer *Signer) ([]Entry
 	var last Checkpoint
 	for i := 1; i <= n; i++ {
 		e, _ := sealed(t, stream, uint64(i), prev)
-		e.KeyID = signer.ID()
+		e.KeyID = signer.Public().ID()
 		_, err := e.Seal(nil)
 		require.NoError(t, err)
 		entries = append(entries, e)
 		prev = e.Hash
 		if i%cpEvery == 0 {
 			c := Checkpoint{StreamID: stream, FirstSeq: last.Seq + 1, Seq: e.Seq, TipHash: e.Hash, PrevCheckpoint: last.Hash, Time: FormatTime(time.Now()), Reason: "entries"}
-			c.Seal(signer)
+			_, err := c.Seal(context.Background(), signer)
+			require.NoError(t, err)
 			cps = append(cps, c)
 			last = c
 		}
@@ -41,8 +41,8 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 	conn := pgtest.Conn(t)
 	table := pgtest.Table(t, conn)
 	ctx := context.Background()
-	signer, pubs := testSigner(t)
-	keys := map[string]ed25519.PublicKey(pubs)
+	signer := testKey(t)
+	v := &Verifier{Roots: []*PublicKey{signer.Public()}}
 
 	store, err := OpenPG(ctx, pgtest.DSN(), table)
 	require.NoError(t, err)
@@ -64,7 +64,8 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 	var last Checkpoint
 	for i := 9; i < 30; i += 10 {
 		c := Checkpoint{StreamID: "pg-stream", FirstSeq: last.Seq + 1, Seq: entries[i].Seq, TipHash: entries[i].Hash, PrevCheckpoint: last.Hash, Time: FormatTime(time.Now()), Reason: "entries"}
-		c.Seal(signer)
+		_, err := c.Seal(ctx, signer)
+		require.NoError(t, err)
 		cps = append(cps, c)
 		last = c
 	}
@@ -79,11 +80,10 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 	assert.Equal(t, uint64(30), seq)
 	assert.Equal(t, entries[29].Hash, hash)
 
-	reps, f, err := (&Verifier{Keys: keys}).VerifyPG(ctx, store)
-	require.NoError(t, err)
-	require.Nil(t, f, "%v", f)
-	assert.Equal(t, uint64(30), reps[0].Entries)
-	assert.Equal(t, 3, reps[0].SignedCheckpoints)
+	r := v.VerifyPG(ctx, store)
+	requireVerified(t, r)
+	assert.Equal(t, uint64(30), r.Reports[0].Entries)
+	assert.Equal(t, 3, r.Reports[0].SignedCheckpoints)
 
 	// A different entry under a stored sequence number is a fork.
 	other := entries[5]
@@ -131,20 +131,15 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 	require.NoError(t, err)
 	_, err = conn.Exec(ctx, `UPDATE `+table+` SET details = '{"z":[1,2.5,"y"]}' WHERE stream_id = 'pg-stream' AND seq = 4`)
 	require.NoError(t, err)
-	_, f, err = (&Verifier{Keys: keys}).VerifyPG(ctx, store)
-	require.NoError(t, err)
-	require.NotNil(t, f)
-	assert.Equal(t, Tampered, f.Kind)
-	assert.Equal(t, uint64(4), f.Seq)
-	assert.Contains(t, f.Error(), fmt.Sprintf("table %s, seq 4", table))
+	r = v.VerifyPG(ctx, store)
+	requireFailure(t, r, Tampered, fmt.Sprintf("table %s, seq 4", table))
+	assert.Equal(t, uint64(4), r.Failure.Seq)
 
 	_, err = conn.Exec(ctx, `UPDATE `+table+` SET details = '{"z":[1,2.5,"x"],"a":{"b":null}}' WHERE stream_id = 'pg-stream' AND seq = 4`)
 	require.NoError(t, err)
 	_, err = conn.Exec(ctx, `DELETE FROM `+table+` WHERE stream_id = 'pg-stream' AND seq = 17`)
 	require.NoError(t, err)
-	_, f, err = (&Verifier{Keys: keys}).VerifyPG(ctx, store)
-	require.NoError(t, err)
-	require.NotNil(t, f)
-	assert.Equal(t, uint64(17), f.Seq)
-	assert.Contains(t, f.Msg, "entry 17 is missing")
+	r = v.VerifyPG(ctx, store)
+	requireFailure(t, r, Tampered, "entry 17 is missing")
+	assert.Equal(t, uint64(17), r.Failure.Seq)
 }

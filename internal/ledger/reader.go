@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"os"
@@ -15,16 +14,16 @@ type Position struct {
 
 // EntryReader reads a stream's journal lines in order, across segments. It can follow a
 // journal that is being written: Next returns io.EOF when no complete line is available yet,
-// and later calls pick up what was appended since.
+// and later calls pick up what was appended since. It opens only regular files and bounds
+// every line (MaxEntryLine), so a hostile journal can neither hang it nor exhaust memory.
 type EntryReader struct {
-	dir     string
-	next    int // index of the next segment to open
-	cur     Segment
-	f       *os.File
-	r       *bufio.Reader
-	partial []byte
-	line    int
-	skipTo  uint64
+	dir    string
+	next   int // index of the next segment to open
+	cur    Segment
+	f      *os.File
+	lr     *lineReader
+	line   int
+	skipTo uint64
 }
 
 // NewEntryReader reads the stream directory dir from the entry with sequence number fromSeq
@@ -44,7 +43,9 @@ func NewEntryReader(dir string, fromSeq uint64) (*EntryReader, error) {
 }
 
 // Next returns the next complete line and where it is. The returned slice is only valid until
-// the next call. At the end it returns io.EOF; Pending then tells whether a partial line is left.
+// the next call. At the end it returns io.EOF; Pending then tells whether a partial line is
+// left. A line that is too long, or a segment that cannot be read as one, is a *LineError or
+// *FileError.
 func (r *EntryReader) Next() ([]byte, Position, error) {
 	for {
 		if r.f == nil {
@@ -56,18 +57,8 @@ func (r *EntryReader) Next() ([]byte, Position, error) {
 				return nil, Position{}, err
 			}
 		}
-		chunk, err := r.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			r.partial = append(r.partial, chunk...)
-			continue
-		}
+		line, err := r.lr.next()
 		if err == nil {
-			line := chunk
-			if len(r.partial) > 0 {
-				r.partial = append(r.partial, chunk...)
-				line = r.partial
-				r.partial = r.partial[:0]
-			}
 			r.line++
 			pos := Position{File: r.cur.Path, Line: r.line}
 			if r.skipTo > 1 {
@@ -79,9 +70,8 @@ func (r *EntryReader) Next() ([]byte, Position, error) {
 			return line, pos, nil
 		}
 		if !errors.Is(err, io.EOF) {
-			return nil, Position{}, err
+			return nil, Position{}, &LineError{File: r.cur.Path, Line: r.line + 1, Err: err}
 		}
-		r.partial = append(r.partial, chunk...)
 		// The end of this segment for now: move on only if a newer segment exists, which
 		// means the writer is done with this one.
 		moved, merr := r.advanceIfNewer()
@@ -95,7 +85,12 @@ func (r *EntryReader) Next() ([]byte, Position, error) {
 }
 
 // Pending returns a partial line left at the end of the current segment (a torn write).
-func (r *EntryReader) Pending() []byte { return r.partial }
+func (r *EntryReader) Pending() []byte {
+	if r.lr == nil {
+		return nil
+	}
+	return r.lr.pending()
+}
 
 // Close closes the current file.
 func (r *EntryReader) Close() error {
@@ -117,11 +112,14 @@ func (r *EntryReader) openNext() (bool, error) {
 	}
 	r.cur = segs[r.next]
 	r.next++
-	f, err := os.Open(r.cur.Path)
+	f, err := openRegular(r.cur.Path)
 	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			return false, &FileError{File: r.cur.Path, Err: err}
+		}
 		return false, err
 	}
-	r.f, r.r, r.line, r.partial = f, bufio.NewReaderSize(f, 256<<10), 0, r.partial[:0]
+	r.f, r.lr, r.line = f, newLineReader(f, MaxEntryLine, 256<<10), 0
 	return true, nil
 }
 
@@ -133,7 +131,7 @@ func (r *EntryReader) advanceIfNewer() (bool, error) {
 	if r.next >= len(segs) {
 		return false, nil
 	}
-	if len(r.partial) > 0 {
+	if len(r.lr.pending()) > 0 {
 		// A closed segment must end with a complete line: report the torn one as a line.
 		return false, &LineError{File: r.cur.Path, Line: r.line + 1, Err: errors.New("incomplete line at the end of a closed segment")}
 	}

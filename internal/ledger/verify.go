@@ -1,12 +1,12 @@
 package ledger
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -14,11 +14,13 @@ import (
 type FailureKind string
 
 const (
-	// Tampered: content does not match its hash, a link or signature is broken, entries are
-	// missing, reordered or forked. The ledger was changed after it was written.
+	// Tampered: content does not match its hash, a link or signature is broken, entries or
+	// checkpoints are missing, reordered, duplicated, forked, signed by a key that trust does
+	// not reach, or the ledger does not extend what was verified or witnessed before.
 	Tampered FailureKind = "tampered"
-	// Unverifiable: the chain is intact but its authenticity cannot be established (no public
-	// key for a signing key id, unsigned checkpoints where signatures are required).
+	// Unverifiable: the chain is intact but its authenticity cannot be established from what
+	// was given (no trust root for a signed ledger, no signature where signatures are required,
+	// entries not covered by a checkpoint where that is required).
 	Unverifiable FailureKind = "unverifiable"
 )
 
@@ -49,24 +51,74 @@ type StreamReport struct {
 	Entries           uint64
 	LastSeq           uint64
 	LastHash          string
-	Duplicates        int
 	Checkpoints       int
 	SignedCheckpoints int
+	// LastCheckpoint is the newest checkpoint (zero when there is none).
+	LastCheckpoint Checkpoint
+	// CheckpointHashes maps each checkpoint's Seq to its hash, to compare with other copies.
+	CheckpointHashes map[uint64]string
 	// Unsealed counts entries after the last checkpoint (not yet covered by a signature).
 	Unsealed uint64
 	KeyIDs   []string
+	// Key is the key that signs the stream's checkpoints at its end, when trust reached it.
+	Key      *PublicKey
 	Warnings []string
 }
 
-// Verifier checks streams. Keys are the trusted public keys by key id; with none, signatures
-// are not checked and the result is at best Unverifiable unless SkipSignatures is set.
+// Verifier checks streams.
+//
+// Trust flows from the roots: the keys given (Roots) and the fingerprints pinned (Pins, whose
+// keys the ledger announces itself). A stream's first signed checkpoint must be signed by a
+// root; every later checkpoint must be signed, by the same key, until an entry announces a
+// rotation and a checkpoint signed by the current key covers it, after which the announced key
+// signs. A checkpoint signed by any other key is tampering.
 type Verifier struct {
-	Keys              map[string]ed25519.PublicKey
+	Roots []*PublicKey
+	Pins  []string
+	// RequireSignatures makes a stream without a signed checkpoint unverifiable.
 	RequireSignatures bool
-	SkipSignatures    bool
+	// RequireSealed makes entries after the last checkpoint unverifiable.
+	RequireSealed bool
+	// SkipSignatures checks the hash chain and the signature rules, not the signatures.
+	SkipSignatures bool
+	// Anchors are checkpoints verified before (`--state`): each stream must extend its anchor.
+	Anchors map[string]Anchor
+	// Streams must all be present.
+	Streams []string
 }
 
-// StreamCheck verifies one stream fed in order: checkpoints first, then entries.
+// Anchor is a checkpoint of a stream that was verified before; a ledger that does not hold it
+// (at its sequence number, with its hash) was rolled back or replaced.
+type Anchor struct {
+	Seq            uint64 `json:"seq"`
+	TipHash        string `json:"tip"`
+	CheckpointHash string `json:"checkpoint_hash"`
+	KeyID          string `json:"kid,omitempty"`
+	Fingerprint    string `json:"fingerprint,omitempty"`
+	VerifiedAt     string `json:"verified_at,omitempty"`
+}
+
+func (v *Verifier) hasRoots(stream string) bool {
+	return len(v.Roots) > 0 || len(v.Pins) > 0 || v.Anchors[stream].Fingerprint != ""
+}
+
+// root returns the trusted key with id kid, looking among the given keys and, for pinned
+// fingerprints, among the keys the stream announced.
+func (v *Verifier) root(stream, kid string, announced map[string]*PublicKey) *PublicKey {
+	for _, k := range v.Roots {
+		if k.ID() == kid {
+			return k
+		}
+	}
+	if k := announced[kid]; k != nil {
+		if slices.Contains(v.Pins, k.Fingerprint()) || v.Anchors[stream].Fingerprint == k.Fingerprint() {
+			return k
+		}
+	}
+	return nil
+}
+
+// StreamCheck verifies one stream: checkpoints first, then entries in stored order.
 type StreamCheck struct {
 	v      *Verifier
 	stream string
@@ -76,22 +128,40 @@ type StreamCheck struct {
 	nextCp int
 	expect uint64
 	prev   string
-	recent map[uint64]string
-	order  []uint64
-	keyIDs map[string]bool
+
+	announced map[string]*PublicKey
+	current   *PublicKey // signs the stream's checkpoints now
+	pending   *PublicKey // announced by a rotation entry; signs after the next signed checkpoint
+	signed    bool       // a signed checkpoint was seen
+	untrusted string     // a signed checkpoint whose key no root reaches (no roots given)
+	stopped   bool       // the last entry was a stop entry
+	probes    map[uint64]string
 }
 
 // NewStreamCheck starts the verification of a stream.
 func (v *Verifier) NewStreamCheck(stream string) *StreamCheck {
-	return &StreamCheck{v: v, stream: stream, rep: StreamReport{Stream: stream}, expect: 1, prev: ZeroHash,
-		recent: map[uint64]string{}, keyIDs: map[string]bool{}}
+	return &StreamCheck{v: v, stream: stream, expect: 1, prev: ZeroHash,
+		rep:       StreamReport{Stream: stream, CheckpointHashes: map[uint64]string{}},
+		announced: map[string]*PublicKey{}}
 }
+
+// Probe asks for the hash of entry seq, which Finish's report then holds in Probed.
+func (s *StreamCheck) Probe(seq uint64) {
+	if s.probes == nil {
+		s.probes = map[uint64]string{}
+	}
+	s.probes[seq] = ""
+}
+
+// Probed returns the hash of a probed entry ("" when the stream has no such entry).
+func (s *StreamCheck) Probed(seq uint64) string { return s.probes[seq] }
 
 func (s *StreamCheck) fail(kind FailureKind, seq uint64, where, format string, args ...any) *Failure {
 	return &Failure{Kind: kind, Stream: s.stream, Seq: seq, Where: where, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Checkpoints checks the checkpoint chain and signatures; where[i] names checkpoint i.
+// Checkpoints checks the checkpoint chain and the anchor; where[i] names checkpoint i.
+// Signatures are checked as the entries they cover are read.
 func (s *StreamCheck) Checkpoints(cps []Checkpoint, where []string) *Failure {
 	prevHash, prevSeq := "", uint64(0)
 	for i := range cps {
@@ -107,39 +177,33 @@ func (s *StreamCheck) Checkpoints(cps []Checkpoint, where []string) *Failure {
 		case c.FirstSeq != prevSeq+1 || c.Seq < c.FirstSeq:
 			return s.fail(Tampered, 0, w, "checkpoint covers entries %d..%d, expected to start at %d", c.FirstSeq, c.Seq, prevSeq+1)
 		}
-		if f := s.checkSignature(c, w); f != nil {
-			return f
-		}
 		prevHash, prevSeq = c.Hash, c.Seq
+		s.rep.CheckpointHashes[c.Seq] = c.Hash
+	}
+	if a, ok := s.v.Anchors[s.stream]; ok {
+		if h, found := s.rep.CheckpointHashes[a.Seq]; !found || h != a.CheckpointHash {
+			last := uint64(0)
+			if len(cps) > 0 {
+				last = cps[len(cps)-1].Seq
+			}
+			return s.fail(Tampered, 0, "", "the ledger does not extend the checkpoint verified before (entries 1..%d, checkpoint %s, verified %s); its newest checkpoint covers entries up to %d: it was rolled back, truncated or replaced",
+				a.Seq, short(a.CheckpointHash), a.VerifiedAt, last)
+		}
 	}
 	s.cps, s.cpPos = cps, where
 	s.rep.Checkpoints = len(cps)
-	return nil
-}
-
-func (s *StreamCheck) checkSignature(c *Checkpoint, where string) *Failure {
-	if c.Signature == "" {
-		if s.v.RequireSignatures {
-			return s.fail(Unverifiable, 0, where, "checkpoint for entries %d..%d is not signed", c.FirstSeq, c.Seq)
-		}
-		return nil
-	}
-	s.rep.SignedCheckpoints++
-	s.keyIDs[c.KeyID] = true
-	if s.v.SkipSignatures {
-		return nil
-	}
-	pub, ok := s.v.Keys[c.KeyID]
-	if !ok {
-		return s.fail(Unverifiable, 0, where, "checkpoint for entries %d..%d is signed by key %s, for which no public key was given", c.FirstSeq, c.Seq, c.KeyID)
-	}
-	if !c.VerifySignature(pub) {
-		return s.fail(Tampered, 0, where, "checkpoint for entries %d..%d: signature does not verify with key %s", c.FirstSeq, c.Seq, c.KeyID)
+	if len(cps) > 0 {
+		s.rep.LastCheckpoint = cps[len(cps)-1]
 	}
 	return nil
 }
 
-const recentWindow = 4096
+func short(hash string) string {
+	if len(hash) > 16 {
+		return hash[:16]
+	}
+	return hash
+}
 
 // Entry checks the next entry in stored order.
 func (s *StreamCheck) Entry(e *Entry, where string) *Failure {
@@ -155,41 +219,96 @@ func (s *StreamCheck) Entry(e *Entry, where string) *Failure {
 	}
 	switch {
 	case e.Seq < s.expect:
-		seen, ok := s.recent[e.Seq]
-		switch {
-		case !ok:
-			return s.fail(Tampered, e.Seq, where, "entry out of order: it comes after entry %d", s.expect-1)
-		case seen == e.Hash:
-			s.rep.Duplicates++ // a benign re-delivery of the same entry
-			return nil
-		default:
-			return s.fail(Tampered, e.Seq, where, "fork: two different entries have sequence number %d", e.Seq)
-		}
+		return s.fail(Tampered, e.Seq, where, "entry %d appears again after entry %d (a stream has one writer: a duplicated or reordered entry)", e.Seq, s.expect-1)
+	case e.Seq == s.expect+1:
+		return s.fail(Tampered, s.expect, where, "entry %d is missing (deleted, or moved elsewhere): the next entry found is %d", s.expect, e.Seq)
 	case e.Seq > s.expect:
-		if e.Seq == s.expect+1 {
-			return s.fail(Tampered, s.expect, where, "entry %d is missing (deleted, or moved elsewhere): the next entry found is %d", s.expect, e.Seq)
-		}
 		return s.fail(Tampered, s.expect, where, "entries %d..%d are missing (deleted, or moved elsewhere): the next entry found is %d", s.expect, e.Seq-1, e.Seq)
 	}
 	if e.PrevHash != s.prev {
 		return s.fail(Tampered, e.Seq, where, "broken link: the entry does not chain to entry %d", e.Seq-1)
 	}
-	if s.nextCp < len(s.cps) && s.cps[s.nextCp].Seq == e.Seq {
-		if s.cps[s.nextCp].TipHash != e.Hash {
-			return s.fail(Tampered, e.Seq, where, "entry does not match the signed checkpoint that covers it (%s)", s.cpPos[s.nextCp])
+	if s.stopped && e.Event.Action != ActionStart {
+		return s.fail(Tampered, e.Seq, where, "entry after the stream's stop entry %d that is not a start entry (a stopped stream only resumes with a start)", e.Seq-1)
+	}
+	s.stopped = e.Event.Action == ActionStop
+	key, err := AnnouncedKey(e)
+	if err != nil {
+		return s.fail(Tampered, e.Seq, where, "%v", err)
+	}
+	if key != nil {
+		s.announced[key.ID()] = key
+		if e.Event.Action == ActionKeyRotation {
+			s.pending = key
 		}
-		s.nextCp++
+	}
+	if _, ok := s.probes[e.Seq]; ok {
+		s.probes[e.Seq] = e.Hash
 	}
 	s.prev = e.Hash
-	s.recent[e.Seq] = e.Hash
-	s.order = append(s.order, e.Seq)
-	if len(s.order) > recentWindow {
-		delete(s.recent, s.order[0])
-		s.order = s.order[1:]
-	}
 	s.expect++
 	s.rep.Entries++
 	s.rep.LastSeq, s.rep.LastHash = e.Seq, e.Hash
+
+	if s.nextCp < len(s.cps) && s.cps[s.nextCp].Seq == e.Seq {
+		c := &s.cps[s.nextCp]
+		if c.TipHash != e.Hash {
+			return s.fail(Tampered, e.Seq, where, "entry does not match the checkpoint that covers it (%s)", s.cpPos[s.nextCp])
+		}
+		if f := s.checkSignature(c, s.cpPos[s.nextCp]); f != nil {
+			return f
+		}
+		s.nextCp++
+	}
+	return nil
+}
+
+// checkSignature applies the signature rules to checkpoint c, whose entries have been read.
+func (s *StreamCheck) checkSignature(c *Checkpoint, where string) *Failure {
+	pending := s.pending
+	s.pending = nil
+	if c.Signature == "" {
+		if s.signed {
+			return s.fail(Tampered, 0, where, "checkpoint for entries %d..%d is not signed, but an earlier checkpoint of the stream is (a signature downgrade)", c.FirstSeq, c.Seq)
+		}
+		if s.v.RequireSignatures {
+			return s.fail(Unverifiable, 0, where, "checkpoint for entries %d..%d is not signed", c.FirstSeq, c.Seq)
+		}
+		return nil
+	}
+	s.rep.SignedCheckpoints++
+	if !slices.Contains(s.rep.KeyIDs, c.KeyID) {
+		s.rep.KeyIDs = append(s.rep.KeyIDs, c.KeyID)
+	}
+	s.signed = true
+	if s.current != nil && c.KeyID != s.current.ID() {
+		return s.fail(Tampered, 0, where, "checkpoint for entries %d..%d is signed by key %s, but the stream's checkpoints are signed by key %s and no rotation to %s was recorded under it",
+			c.FirstSeq, c.Seq, c.KeyID, s.current.ID(), c.KeyID)
+	}
+	key := s.current
+	if key == nil {
+		key = s.v.root(s.stream, c.KeyID, s.announced)
+	}
+	if key == nil {
+		if s.v.hasRoots(s.stream) {
+			return s.fail(Tampered, 0, where, "checkpoint for entries %d..%d is signed by key %s, which is not a trusted key (neither given with --public-key nor pinned with --key-id) and no trusted key handed over to it",
+				c.FirstSeq, c.Seq, c.KeyID)
+		}
+		// No trust root at all: check that the stream is consistent with the key it announced,
+		// and say at the end that it is not proven whose key that is.
+		key = s.announced[c.KeyID]
+		if s.untrusted == "" {
+			s.untrusted = c.KeyID
+		}
+	}
+	if key != nil && !s.v.SkipSignatures && !c.VerifySignature(key) {
+		return s.fail(Tampered, 0, where, "checkpoint for entries %d..%d: signature does not verify with key %s", c.FirstSeq, c.Seq, c.KeyID)
+	}
+	s.current = key
+	if pending != nil && key != nil {
+		s.current = pending // the rotation is covered by the previous key's signature
+	}
+	s.rep.Key = s.current
 	return nil
 }
 
@@ -206,17 +325,22 @@ func (s *StreamCheck) Finish() (StreamReport, *Failure) {
 		s.rep.Unsealed = s.rep.LastSeq
 	}
 	if s.rep.Unsealed > 0 {
-		s.rep.Warnings = append(s.rep.Warnings, fmt.Sprintf("entries %d..%d are not covered by a checkpoint yet", s.rep.LastSeq-s.rep.Unsealed+1, s.rep.LastSeq))
-	}
-	for id := range s.keyIDs {
-		s.rep.KeyIDs = append(s.rep.KeyIDs, id)
+		msg := fmt.Sprintf("entries %d..%d are not covered by a checkpoint yet: nothing proves who wrote them", s.rep.LastSeq-s.rep.Unsealed+1, s.rep.LastSeq)
+		if s.v.RequireSealed {
+			return s.rep, s.fail(Unverifiable, 0, "", "%s", msg)
+		}
+		s.rep.Warnings = append(s.rep.Warnings, msg)
 	}
 	sort.Strings(s.rep.KeyIDs)
-	if s.rep.SignedCheckpoints > 0 && len(s.v.Keys) == 0 && !s.v.SkipSignatures {
-		return s.rep, s.fail(Unverifiable, 0, "", "the hash chain is intact, but no public key was given to check the checkpoint signatures (key ids %v)", s.rep.KeyIDs)
+	if s.untrusted != "" && !s.v.SkipSignatures {
+		hint := ""
+		if k := s.announced[s.untrusted]; k != nil {
+			hint = fmt.Sprintf(" (the stream announces it as %s: pin it with --key-id %s once you know it is yours)", k.Fingerprint(), k.Fingerprint())
+		}
+		return s.rep, s.fail(Unverifiable, 0, "", "the hash chain is intact, but no trust root was given to check the checkpoint signatures: key %s%s", s.untrusted, hint)
 	}
 	if s.rep.SignedCheckpoints == 0 && s.rep.Entries > 0 && !s.v.SkipSignatures {
-		if s.v.RequireSignatures || len(s.v.Keys) > 0 {
+		if s.v.RequireSignatures || s.v.hasRoots(s.stream) {
 			return s.rep, s.fail(Unverifiable, 0, "", "the hash chain is intact, but no checkpoint is signed")
 		}
 		s.rep.Warnings = append(s.rep.Warnings, "no checkpoint is signed: the chain proves order and integrity, not who wrote it")
@@ -224,42 +348,122 @@ func (s *StreamCheck) Finish() (StreamReport, *Failure) {
 	return s.rep, nil
 }
 
-// VerifyDir verifies every stream of a journal root (or the single stream directory dir).
-func (v *Verifier) VerifyDir(dir string) ([]StreamReport, *Failure, error) {
-	var streamDirs []string
-	if segs, err := Segments(dir); err == nil && len(segs) > 0 {
-		streamDirs = []string{dir}
-	} else {
-		streams, err := Streams(dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, s := range streams {
-			streamDirs = append(streamDirs, filepath.Join(dir, s))
-		}
-	}
-	if len(streamDirs) == 0 {
-		return nil, nil, fmt.Errorf("%s holds no audit ledger streams", dir)
-	}
-	var reports []StreamReport
-	for _, sd := range streamDirs {
-		rep, f, err := v.verifyStreamDir(sd)
-		reports = append(reports, rep)
-		if f != nil || err != nil {
-			return reports, f, err
-		}
-	}
-	return reports, nil, nil
+// Result is what a verification found: a report per stream, the first failure, or an error
+// that kept it from reading the ledger.
+type Result struct {
+	Reports []StreamReport
+	Failure *Failure
+	Err     error
 }
 
-func (v *Verifier) verifyStreamDir(dir string) (StreamReport, *Failure, error) {
+// Failed reports whether the ledger is not verified.
+func (r *Result) Failed() bool { return r.Failure != nil || r.Err != nil }
+
+// report returns the report of stream, or nil.
+func (r *Result) report(stream string) *StreamReport {
+	for i := range r.Reports {
+		if r.Reports[i].Stream == stream {
+			return &r.Reports[i]
+		}
+	}
+	return nil
+}
+
+// checkRequired fails when a required or anchored stream is missing from the result.
+func (v *Verifier) checkRequired(r *Result, source string) {
+	if r.Failed() {
+		return
+	}
+	want := append([]string(nil), v.Streams...)
+	for s := range v.Anchors {
+		want = append(want, s)
+	}
+	sort.Strings(want)
+	for _, s := range slices.Compact(want) {
+		if r.report(s) == nil {
+			msg := "the stream is required (--stream) but is not in " + source
+			if a, ok := v.Anchors[s]; ok {
+				msg = fmt.Sprintf("the stream was verified before (entries 1..%d) but is not in %s: it was removed", a.Seq, source)
+			}
+			r.Failure = &Failure{Kind: Tampered, Stream: s, Msg: msg}
+			return
+		}
+	}
+}
+
+// VerifyDir verifies every stream of a journal root (or the single stream directory dir).
+func (v *Verifier) VerifyDir(dir string) Result {
+	streamDirs, single, err := streamDirs(dir)
+	var ferr *FileError
+	if errors.As(err, &ferr) {
+		return Result{Failure: &Failure{Kind: Tampered, Stream: filepath.Base(ferr.File), Where: ferr.File, Msg: ferr.Err.Error()}}
+	}
+	if err != nil {
+		return Result{Err: err}
+	}
+	var r Result
+	for _, sd := range streamDirs {
+		rep, f, err := v.verifyStreamDir(sd, nil)
+		r.Reports = append(r.Reports, rep)
+		if f != nil || err != nil {
+			r.Failure, r.Err = f, err
+			return r
+		}
+	}
+	if !single {
+		v.checkRequired(&r, dir)
+	}
+	return r
+}
+
+// streamDirs returns the stream directories to verify: dir itself when it is one, else the
+// streams under it.
+func streamDirs(dir string) ([]string, bool, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if !st.IsDir() {
+		return nil, false, fmt.Errorf("%s is not a directory", dir)
+	}
+	segs, err := Segments(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, cerr := os.Lstat(filepath.Join(dir, checkpointsFile)); len(segs) > 0 || cerr == nil {
+		return []string{dir}, true, nil
+	}
+	streams, err := Streams(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(streams) == 0 {
+		return nil, false, fmt.Errorf("%s holds no audit ledger streams", dir)
+	}
+	out := make([]string, len(streams))
+	for i, s := range streams {
+		out[i] = filepath.Join(dir, s)
+	}
+	return out, false, nil
+}
+
+func (v *Verifier) verifyStreamDir(dir string, probe func(*StreamCheck)) (StreamReport, *Failure, error) {
 	stream := filepath.Base(dir)
 	check := v.NewStreamCheck(stream)
+	if probe != nil {
+		probe(check)
+	}
+	tampered := func(where string, err error) (StreamReport, *Failure, error) {
+		return check.rep, check.fail(Tampered, 0, where, "%v", err), nil
+	}
 	cps, err := ReadCheckpoints(dir)
 	var lerr *LineError
+	var ferr *FileError
 	switch {
 	case errors.As(err, &lerr):
-		return check.rep, check.fail(Tampered, 0, fmt.Sprintf("%s line %d", lerr.File, lerr.Line), "not a checkpoint: %v", lerr.Err), nil
+		return tampered(fmt.Sprintf("%s line %d", lerr.File, lerr.Line), fmt.Errorf("not a checkpoint: %w", lerr.Err))
+	case errors.As(err, &ferr):
+		return tampered(ferr.File, ferr.Err)
 	case err != nil && !errors.Is(err, os.ErrNotExist):
 		return check.rep, nil, err
 	}
@@ -271,33 +475,50 @@ func (v *Verifier) verifyStreamDir(dir string) (StreamReport, *Failure, error) {
 		return check.rep, f, nil
 	}
 	r, err := NewEntryReader(dir, 1)
+	if errors.As(err, &ferr) {
+		return tampered(ferr.File, ferr.Err)
+	}
 	if err != nil {
 		return check.rep, nil, err
 	}
 	defer r.Close()
+	var segFirst uint64
 	for {
 		line, pos, err := r.Next()
-		if errors.As(err, &lerr) {
-			return check.rep, check.fail(Tampered, 0, fmt.Sprintf("%s line %d", lerr.File, lerr.Line), "%v", lerr.Err), nil
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
+		switch {
+		case errors.As(err, &lerr):
+			return tampered(fmt.Sprintf("%s line %d", lerr.File, lerr.Line), lerr.Err)
+		case errors.As(err, &ferr):
+			return tampered(ferr.File, ferr.Err)
+		case errors.Is(err, io.EOF):
+			rep, f := check.Finish()
+			if p := r.Pending(); len(p) > 0 && f == nil {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("the last line is incomplete (%d bytes): a write torn by a crash, never acknowledged; the ledger removes it when it restarts", len(p)))
+			}
+			return rep, f, nil
+		case err != nil:
 			return check.rep, nil, err
 		}
 		w := fmt.Sprintf("%s line %d", pos.File, pos.Line)
 		e, perr := ParseEntry(line)
 		if perr != nil {
-			return check.rep, check.fail(Tampered, 0, w, "not a ledger entry: %v", perr), nil
+			return tampered(w, fmt.Errorf("not a ledger entry: %w", perr))
+		}
+		if pos.Line == 1 {
+			segFirst = firstSeqOf(pos.File)
+			if e.Seq != segFirst {
+				return check.rep, check.fail(Tampered, e.Seq, w, "the segment is named for entry %d but starts with entry %d (a renamed or copied segment)", segFirst, e.Seq), nil
+			}
 		}
 		if f := check.Entry(&e, w); f != nil {
 			return check.rep, f, nil
 		}
 	}
-	rep, f := check.Finish()
-	if p := r.Pending(); len(p) > 0 && f == nil {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the last line is incomplete (%d bytes): a write torn by a crash, never acknowledged; the ledger removes it when it restarts", len(p)))
-	}
-	return rep, f, nil
+}
+
+// firstSeqOf returns the first sequence number a segment's name states.
+func firstSeqOf(path string) uint64 {
+	var n uint64
+	_, _ = fmt.Sscanf(filepath.Base(path), segmentPrefix+"%d"+segmentSuffix, &n)
+	return n
 }

@@ -97,7 +97,9 @@ func (k *PublicKey) Alg() string { return k.alg }
 func (k *PublicKey) DER() []byte { return k.der }
 
 // PEM is the key as a PEM "PUBLIC KEY" block.
-func (k *PublicKey) PEM() []byte { return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: k.der}) }
+func (k *PublicKey) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: k.der})
+}
 
 // ID is the key id that checkpoints name: the first 8 bytes of the SHA-256 of the key's PKIX
 // DER, in hex. It tells keys apart; it is too short to pin a key by (use Fingerprint).

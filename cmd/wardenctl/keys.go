@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,10 +11,10 @@ import (
 	"github.com/otelwarden/warden/internal/ledger"
 )
 
-// pinHint tells where a key's fingerprint goes.
+// pinHint tells what the fingerprint is for.
 func pinHint(pub *ledger.PublicKey) string {
-	return fmt.Sprintf("This fingerprint is what `wardenctl audit verify --key-id` pins: keep it apart from the ledger and\n"+
-		"verify with  wardenctl audit verify --key-id %s ...\n", pub.Fingerprint())
+	return "The fingerprint is what `wardenctl audit verify --key-id` pins. Keep a copy away from the\n" +
+		"ledger and verify with:\n  wardenctl audit verify --key-id " + pub.Fingerprint() + " ...\n"
 }
 
 func keysSigning(args []string, stdout, stderr io.Writer) int {
@@ -116,5 +115,5 @@ func flagNames(err error) string {
 		key, rest, _ := strings.Cut(p.Error(), " ")
 		lines[i] = flags.Replace(key) + " " + rest
 	}
-	return errors.New(strings.Join(lines, "\n")).Error()
+	return strings.Join(lines, "\n")
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
+	"github.com/otelwarden/warden/internal/awskms"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -53,9 +54,21 @@ func TestConfigFull(t *testing.T) {
 			RetryInterval:    2 * time.Second,
 			MaxRetryInterval: time.Minute,
 		}),
-		Checkpoint:  CheckpointConfig{Interval: 30 * time.Second, Entries: 5000, SigningKeyFile: "/etc/warden/audit-signing.key"},
+		Checkpoint: CheckpointConfig{
+			Interval: 30 * time.Second,
+			Entries:  5000,
+			Signer: SignerConfig{AWSKMS: configoptional.Some(awskms.Config{
+				KeyID: "alias/warden-ledger", Region: "eu-west-1",
+			})},
+			PreviousSigner: SignerConfig{SigningKeyFile: "/etc/warden/audit-signing.key"},
+			Witness: WitnessConfig{Postgres: configoptional.Some(WitnessPostgresConfig{
+				DSN:   "postgres://warden_witness@witness.internal:5432/witness?sslmode=verify-full",
+				Table: "witness.audit_witness",
+			})},
+		},
 		DedupWindow: 5000,
 		MaxBatch:    1024,
+		OnDamage:    OnDamageNewStream,
 	}, cfg)
 }
 
@@ -85,6 +98,40 @@ func TestConfigInvalidReportsEverything(t *testing.T) {
 		"postgres.batch_size: must be positive",
 	} {
 		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestConfigKeyRules(t *testing.T) {
+	_, err := loadConfig(t, "key_beside_ledger")
+	require.Error(t, err)
+	for _, want := range []string{
+		"checkpoint: set either signing_key_file or signer.aws_kms, not both",
+		"checkpoint.signer.aws_kms.key_id",
+		"checkpoint.signing_key_file: /var/lib/warden/audit/signing.key is inside file.directory /var/lib/warden/audit",
+		"checkpoint.previous_signer: set either signing_key_file or aws_kms, not both",
+		"checkpoint.witness.postgres.dsn: required",
+		`checkpoint.witness.postgres.table "x y"`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = loadConfig(t, "bad_on_damage")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown on_damage "ignore" (want refuse or new_stream)`)
+}
+
+func TestKeyInsideLedgerDirectory(t *testing.T) {
+	for _, tc := range []struct {
+		key, dir string
+		inside   bool
+	}{
+		{"/data/audit/k.key", "/data/audit", true},
+		{"/data/audit/x/../k.key", "/data/audit/", true},
+		{"/data/audit-keys/k.key", "/data/audit", false},
+		{"/data/k.key", "/data/audit", false},
+		{"data/audit/k", "./data/audit", true},
+		{"keys/k", "data/audit", false},
+	} {
+		assert.Equal(t, tc.inside, within(tc.key, tc.dir), "%s in %s", tc.key, tc.dir)
 	}
 }
 

@@ -34,9 +34,14 @@ func createDefaultConfig() component.Config {
 		Checkpoint: CheckpointConfig{
 			Interval: time.Minute,
 			Entries:  10000,
+			Witness: WitnessConfig{Postgres: configoptional.Default(WitnessPostgresConfig{
+				Table:        "audit_witness",
+				CreateSchema: true,
+			})},
 		},
 		DedupWindow: 100_000,
 		MaxBatch:    4096,
+		OnDamage:    OnDamageRefuse,
 	}
 }
 

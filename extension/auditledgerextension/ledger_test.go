@@ -2,7 +2,6 @@ package auditledgerextension
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"net"
@@ -37,11 +36,14 @@ func testConfig(t testing.TB, dir string) *Config {
 	cfg.File.Directory = dir
 	cfg.StreamID = "test-stream"
 	cfg.Checkpoint.Entries = 100
-	cfg.Checkpoint.SigningKeyFile = filepath.Join(dir, "signing.key")
+	cfg.Checkpoint.SigningKeyFile = keyFile(dir, "signing.key")
 	cfg.Checkpoint.CreateKey = true
 	require.NoError(t, cfg.Validate())
 	return cfg
 }
+
+// keyFile is where a test keeps a signing key: beside the ledger directory, not in it.
+func keyFile(ledgerDir, name string) string { return filepath.Join(ledgerDir+".keys", name) }
 
 func startLedger(t testing.TB, cfg *Config, tel *componenttest.Telemetry) *ledgerExtension {
 	t.Helper()
@@ -65,24 +67,21 @@ func event(i int) audit.Event {
 	}
 }
 
-func publicKeys(t testing.TB, files ...string) map[string]ed25519.PublicKey {
+func publicKey(t testing.TB, file string) *ledger.PublicKey {
 	t.Helper()
-	keys := map[string]ed25519.PublicKey{}
-	for _, f := range files {
-		pub, err := ledger.LoadPublicKey(f)
-		require.NoError(t, err)
-		keys[ledger.KeyID(pub)] = pub
-	}
-	return keys
+	pub, err := ledger.LoadPublicKey(file)
+	require.NoError(t, err)
+	return pub
 }
 
-func verifyDir(t testing.TB, dir string, keys map[string]ed25519.PublicKey) ledger.StreamReport {
+// verifyDir verifies dir trusting roots and returns the stream's report.
+func verifyDir(t testing.TB, dir string, roots ...*ledger.PublicKey) ledger.StreamReport {
 	t.Helper()
-	reports, failure, err := (&ledger.Verifier{Keys: keys}).VerifyDir(dir)
-	require.NoError(t, err)
-	require.Nil(t, failure, "%v", failure)
-	require.Len(t, reports, 1)
-	return reports[0]
+	r := (&ledger.Verifier{Roots: roots}).VerifyDir(dir)
+	require.NoError(t, r.Err)
+	require.Nil(t, r.Failure, "%v", r.Failure)
+	require.Len(t, r.Reports, 1)
+	return r.Reports[0]
 }
 
 func TestRecordConcurrentlyChainsAndVerifies(t *testing.T) {
@@ -108,7 +107,7 @@ func TestRecordConcurrentlyChainsAndVerifies(t *testing.T) {
 	require.NoError(t, l.Shutdown(context.Background()))
 
 	total := workers * (per + per/5) // batches of two every fifth
-	rep := verifyDir(t, dir, publicKeys(t, filepath.Join(dir, "signing.key.pub")))
+	rep := verifyDir(t, dir, publicKey(t, keyFile(dir, "signing.key.pub")))
 	assert.Equal(t, uint64(total+2), rep.Entries, "every event plus the start and stop entries")
 	assert.Zero(t, rep.Unsealed, "the shutdown checkpoint covers everything")
 	assert.GreaterOrEqual(t, rep.SignedCheckpoints, total/100)
@@ -127,14 +126,14 @@ func TestRecordIDIsStoredOnce(t *testing.T) {
 		require.NoError(t, l.Record(context.Background(), ev))
 	}
 	require.NoError(t, l.Shutdown(context.Background()))
-	assert.Equal(t, uint64(3), verifyDir(t, dir, publicKeys(t, filepath.Join(dir, "signing.key.pub"))).Entries)
+	assert.Equal(t, uint64(3), verifyDir(t, dir, publicKey(t, keyFile(dir, "signing.key.pub"))).Entries)
 	metadatatest.AssertEqualAuditLedgerDuplicates(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
 
 	// The window survives a restart: the id is read back from the journal.
 	l = startLedger(t, testConfig(t, dir), nil)
 	require.NoError(t, l.Record(context.Background(), ev))
 	require.NoError(t, l.Shutdown(context.Background()))
-	assert.Equal(t, uint64(5), verifyDir(t, dir, publicKeys(t, filepath.Join(dir, "signing.key.pub"))).Entries, "start and stop only")
+	assert.Equal(t, uint64(5), verifyDir(t, dir, publicKey(t, keyFile(dir, "signing.key.pub"))).Entries, "start and stop only")
 	require.NoError(t, tel.Shutdown(context.Background()))
 }
 
@@ -177,32 +176,10 @@ func TestRestartResumesChainAndRepairsTornTail(t *testing.T) {
 		require.NoError(t, l.Record(context.Background(), event(i)))
 	}
 	require.NoError(t, l.Shutdown(context.Background()))
-	rep := verifyDir(t, dir, publicKeys(t, filepath.Join(dir, "signing.key.pub")))
+	rep := verifyDir(t, dir, publicKey(t, keyFile(dir, "signing.key.pub")))
 	assert.Equal(t, uint64(24), rep.Entries, "two runs of start + 10 + stop, one chain")
 	metadatatest.AssertEqualAuditLedgerRepairedBytes(t, tel, []metricdata.DataPoint[int64]{{Value: int64(len(`{"v":1,"stream":"test-stream","seq":13,"record_i`))}}, metricdatatest.IgnoreTimestamp())
 	require.NoError(t, tel.Shutdown(context.Background()))
-}
-
-func TestKeyRotationKeepsHistoryVerifiable(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, dir)
-	l := startLedger(t, cfg, nil)
-	require.NoError(t, l.Record(context.Background(), event(1)))
-	require.NoError(t, l.Shutdown(context.Background()))
-
-	cfg.Checkpoint.SigningKeyFile = filepath.Join(dir, "signing-2.key")
-	l = startLedger(t, cfg, nil)
-	require.NoError(t, l.Record(context.Background(), event(2)))
-	require.NoError(t, l.Shutdown(context.Background()))
-
-	both := publicKeys(t, filepath.Join(dir, "signing.key.pub"), filepath.Join(dir, "signing-2.key.pub"))
-	rep := verifyDir(t, dir, both)
-	assert.Len(t, rep.KeyIDs, 2)
-
-	_, failure, err := (&ledger.Verifier{Keys: publicKeys(t, filepath.Join(dir, "signing.key.pub"))}).VerifyDir(dir)
-	require.NoError(t, err)
-	require.NotNil(t, failure)
-	assert.Equal(t, ledger.Unverifiable, failure.Kind, "the new key's checkpoints need its public key")
 }
 
 func TestMissingSigningKeyIsAStartError(t *testing.T) {
@@ -241,11 +218,11 @@ func TestPostgresSinkShipsAndVerifies(t *testing.T) {
 	store, err := ledger.OpenPG(context.Background(), pgtest.DSN(), table)
 	require.NoError(t, err)
 	defer store.Close()
-	reports, failure, err := (&ledger.Verifier{Keys: publicKeys(t, filepath.Join(dir, "signing.key.pub"))}).VerifyPG(context.Background(), store)
-	require.NoError(t, err)
-	require.Nil(t, failure, "%v", failure)
-	assert.Equal(t, uint64(252), reports[0].Entries)
-	assert.Zero(t, reports[0].Unsealed, "the shutdown checkpoint reached the database")
+	r := (&ledger.Verifier{Roots: []*ledger.PublicKey{publicKey(t, keyFile(dir, "signing.key.pub"))}}).VerifyPG(context.Background(), store)
+	require.NoError(t, r.Err)
+	require.Nil(t, r.Failure, "%v", r.Failure)
+	assert.Equal(t, uint64(252), r.Reports[0].Entries)
+	assert.Zero(t, r.Reports[0].Unsealed, "the shutdown checkpoint reached the database")
 	metadatatest.AssertEqualAuditLedgerSinkEntries(t, tel, []metricdata.DataPoint[int64]{
 		{Value: 252, Attributes: attribute.NewSet(attribute.String("sink", "postgres"))},
 	}, metricdatatest.IgnoreTimestamp())
@@ -331,11 +308,11 @@ func TestPostgresOutageBuffersAndDrainsInOrder(t *testing.T) {
 	store, err := ledger.OpenPG(context.Background(), pgtest.DSN(), table)
 	require.NoError(t, err)
 	defer store.Close()
-	reports, failure, err := (&ledger.Verifier{Keys: publicKeys(t, filepath.Join(dir, "signing.key.pub"))}).VerifyPG(context.Background(), store)
-	require.NoError(t, err)
-	require.Nil(t, failure, "%v", failure)
-	assert.Equal(t, uint64(62), reports[0].Entries, "start, 59, the one after the drain, stop")
-	assert.Equal(t, uint64(62), verifyDir(t, dir, publicKeys(t, filepath.Join(dir, "signing.key.pub"))).Entries)
+	r := (&ledger.Verifier{Roots: []*ledger.PublicKey{publicKey(t, keyFile(dir, "signing.key.pub"))}}).VerifyPG(context.Background(), store)
+	require.NoError(t, r.Err)
+	require.Nil(t, r.Failure, "%v", r.Failure)
+	assert.Equal(t, uint64(62), r.Reports[0].Entries, "start, 59, the one after the drain, stop")
+	assert.Equal(t, uint64(62), verifyDir(t, dir, publicKey(t, keyFile(dir, "signing.key.pub"))).Entries)
 
 	metadatatest.AssertEqualAuditLedgerRecordErrors(t, tel, []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "backlog_full"))},

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,10 +20,6 @@ import (
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
 	"github.com/otelwarden/warden/internal/ledger"
 )
-
-// shippedFile keeps a hint of how far PostgreSQL has the stream, so the backlog is known at
-// start before the database answers. The database stays the truth.
-const shippedFile = "postgres.shipped"
 
 // pgShipper ships a stream's journal to PostgreSQL in order: entries in batches, and each
 // checkpoint once the entries it covers are there. A failure is retried with backoff; the
@@ -61,7 +58,7 @@ type pgShipper struct {
 func newPGShipper(cfg PostgresConfig, dir, stream string, logger *zap.Logger, tb *metadata.TelemetryBuilder, headSeq func() uint64) *pgShipper {
 	s := &pgShipper{cfg: cfg, dir: dir, stream: stream, logger: logger, tb: tb, headSeq: headSeq,
 		notify: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{})}
-	if raw, err := os.ReadFile(filepath.Join(dir, shippedFile)); err == nil {
+	if raw, err := os.ReadFile(filepath.Join(dir, ledger.ShippedHintFile)); err == nil {
 		if n, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64); err == nil {
 			s.shipped.Store(n)
 		}
@@ -202,7 +199,7 @@ func (s *pgShipper) step() error {
 		s.tb.AuditLedgerSinkEntries.Add(context.Background(), int64(len(s.pending)), sinkPostgres)
 		s.pending = s.pending[:0]
 		s.shipped.Store(last)
-		_ = os.WriteFile(filepath.Join(s.dir, shippedFile), []byte(strconv.FormatUint(last, 10)+"\n"), 0o640)
+		_ = os.WriteFile(filepath.Join(s.dir, ledger.ShippedHintFile), []byte(strconv.FormatUint(last, 10)+"\n"), 0o640)
 	}
 	shippedCps, err := s.shipCheckpoints()
 	if err != nil {
@@ -224,9 +221,22 @@ func (s *pgShipper) connect(store *ledger.PGStore) error {
 			return err
 		}
 	}
-	hw, _, err := store.HighWater(s.ctx, s.stream)
+	hw, hwHash, err := store.HighWater(s.ctx, s.stream)
 	if err != nil {
 		return err
+	}
+	// The table is shipped from the journal, so it can never hold more than the journal.
+	if head := s.headSeq(); hw > head {
+		return fmt.Errorf("table %s holds entries of stream %s up to %d, but the journal ends at entry %d (the journal lost entries): %w", s.cfg.Table, s.stream, hw, head, ledger.ErrFork)
+	}
+	if hw > 0 {
+		h, err := ledger.EntryHashAt(s.dir, hw)
+		if err != nil {
+			return err
+		}
+		if h != hwHash {
+			return fmt.Errorf("table %s holds another entry %d of stream %s than the journal: %w", s.cfg.Table, hw, s.stream, ledger.ErrFork)
+		}
 	}
 	if s.reader != nil {
 		_ = s.reader.Close()

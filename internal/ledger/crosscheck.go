@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // VerifyDirAgainstPG verifies a file journal and a PostgreSQL table that should hold the same
@@ -41,7 +44,8 @@ func (v *Verifier) VerifyDirAgainstPG(ctx context.Context, dir string, s *PGStor
 			return files
 		}
 		if pr := pg.report(stream); pr != nil {
-			if f := compareCopies(&files.Reports[len(files.Reports)-1], pr, check, s.table); f != nil {
+			shipped, _ := readUintFile(filepath.Join(sd, ShippedHintFile))
+			if f := compareCopies(&files.Reports[len(files.Reports)-1], pr, check, s.table, shipped); f != nil {
 				files.Failure = f
 				return files
 			}
@@ -65,13 +69,31 @@ func (v *Verifier) VerifyDirAgainstPG(ctx context.Context, dir string, s *PGStor
 	return files
 }
 
-// compareCopies checks a stream's table copy against its journal.
-func compareCopies(file, pg *StreamReport, check *StreamCheck, table string) *Failure {
+// ShippedHintFile, in a stream directory, records how far the table is known to hold the
+// stream: the ledger writes it after each delivery to PostgreSQL.
+const ShippedHintFile = "postgres.shipped"
+
+// readUintFile reads a file holding one decimal number.
+func readUintFile(path string) (uint64, bool) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64)
+	return n, err == nil
+}
+
+// compareCopies checks a stream's table copy against its journal. shipped is how far the
+// journal's side knows the table to hold the stream (0: unknown).
+func compareCopies(file, pg *StreamReport, check *StreamCheck, table string, shipped uint64) *Failure {
 	fail := func(seq uint64, format string, args ...any) *Failure {
 		return &Failure{Kind: Tampered, Stream: file.Stream, Seq: seq, Msg: fmt.Sprintf(format, args...)}
 	}
 	if pg.LastSeq > file.LastSeq {
 		return fail(0, "table %s holds entries up to %d, but the journal ends at entry %d: the journal was rolled back or truncated", table, pg.LastSeq, file.LastSeq)
+	}
+	if pg.LastSeq < shipped {
+		return fail(0, "table %s holds entries up to %d, but entries up to %d were delivered to it (%s): rows were removed from the table", table, pg.LastSeq, shipped, ShippedHintFile)
 	}
 	if pg.LastSeq > 0 && check.Probed(pg.LastSeq) != pg.LastHash {
 		return fail(pg.LastSeq, "the journal's entry %d is not the one in table %s: the journal and the table fork", pg.LastSeq, table)

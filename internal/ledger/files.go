@@ -190,7 +190,7 @@ func ReadCheckpoints(dir string) ([]Checkpoint, error) {
 		line, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			if p := lr.pending(); len(p) > 0 {
-				return out, &LineError{File: path, Line: n, Err: errTorn}
+				return out, &LineError{File: path, Line: n, Err: ErrTornLine}
 			}
 			return out, nil
 		}
@@ -205,8 +205,9 @@ func ReadCheckpoints(dir string) ([]Checkpoint, error) {
 	}
 }
 
-// errTorn is an unterminated last line: a write torn by a crash, never acknowledged.
-var errTorn = errors.New("incomplete last line (a write torn by a crash)")
+// ErrTornLine is an unterminated last line: a write torn by a crash (never acknowledged), or
+// one being written while it is read.
+var ErrTornLine = errors.New("incomplete last line (a write torn by a crash)")
 
 // readFirstEntry returns the first entry of a segment, or nil when it has none.
 func readFirstEntry(path string) (*Entry, error) {

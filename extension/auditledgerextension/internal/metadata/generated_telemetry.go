@@ -138,7 +138,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AuditLedgerSinkEntries, err = builder.meter.Int64Counter(
 		"otelcol_audit_ledger_sink_entries",
-		metric.WithDescription("Entries delivered to a sink. [Development]"),
+		metric.WithDescription("Entries delivered to a sink (checkpoints, for a witness). [Development]"),
 		metric.WithUnit("{entry}"),
 	)
 	errs = errors.Join(errs, err)

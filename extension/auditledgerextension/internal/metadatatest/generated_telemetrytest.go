@@ -133,7 +133,7 @@ func AssertEqualAuditLedgerSinkBacklog(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualAuditLedgerSinkEntries(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_audit_ledger_sink_entries",
-		Description: "Entries delivered to a sink. [Development]",
+		Description: "Entries delivered to a sink (checkpoints, for a witness). [Development]",
 		Unit:        "{entry}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -75,8 +75,7 @@ func Start(t testing.TB) *Server {
 		db.Close()
 		t.Fatalf("kmstest: listen on 127.0.0.1: %v", err)
 	}
-	s.http = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.http.Listener = l
+	s.http = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}}
 	s.http.Start()
 	databases.Lock()
 	databases.open++

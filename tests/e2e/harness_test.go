@@ -165,6 +165,7 @@ type Collector struct {
 func DefaultEnv(t testing.TB, dataDir string) map[string]string {
 	return map[string]string{
 		"WARDEN_DATA_DIR":           dataDir,
+		"WARDEN_KEY_DIR":            dataDir + ".keys",
 		"WARDEN_OTLP_GRPC_ENDPOINT": FreeEndpoint(t),
 		"WARDEN_OTLP_HTTP_ENDPOINT": FreeEndpoint(t),
 		"WARDEN_HEALTH_ENDPOINT":    FreeEndpoint(t),

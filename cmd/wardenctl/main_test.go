@@ -189,6 +189,7 @@ func restoreDir(t *testing.T, files map[string][]byte, dir string) {
 func TestVerifyJournalAgainstTable(t *testing.T) {
 	conn := pgtest.Conn(t)
 	table := pgtest.Table(t, conn)
+	witness := pgtest.Table(t, conn)
 	tmp := t.TempDir()
 	key := filepath.Join(tmp, "signing.key")
 	require.Equal(t, exitOK, first(wardenctl("keys", "signing", "--out", key)))
@@ -199,13 +200,13 @@ func TestVerifyJournalAgainstTable(t *testing.T) {
 			MaxBacklog: 1000, RetryInterval: 1e8, MaxRetryInterval: 1e9,
 		})
 		c.Checkpoint.Witness.Postgres = configoptional.Some(auditledgerextension.WitnessPostgresConfig{
-			DSN: configopaque.String(pgtest.DSN()), Table: table + "_witness", CreateSchema: true,
+			DSN: configopaque.String(pgtest.DSN()), Table: witness, CreateSchema: true,
 		})
 	}
 	writeLedger(t, dir, key, 15, withPG)
 	writeLedger(t, dir, key, 15, withPG)
 	args := []string{"audit", "verify", "--postgres", pgtest.DSN(), "--table", table, "--public-key", key + ".pub"}
-	code, out := wardenctl(append(args, "--dir", dir, "--witness-postgres", pgtest.DSN(), "--witness-table", table+"_witness")...)
+	code, out := wardenctl(append(args, "--dir", dir, "--witness-postgres", pgtest.DSN(), "--witness-table", witness)...)
 	require.Equal(t, exitOK, code, out)
 
 	ctx := context.Background()
@@ -225,7 +226,7 @@ func TestVerifyJournalAgainstTable(t *testing.T) {
 	code, out = wardenctl(append(args, "--dir", dir)...)
 	assert.Equal(t, exitTampered, code, out)
 	assert.Contains(t, out, "rows were removed from the table")
-	code, out = wardenctl(append(args, "--witness-postgres", pgtest.DSN(), "--witness-table", table+"_witness")...)
+	code, out = wardenctl(append(args, "--witness-postgres", pgtest.DSN(), "--witness-table", witness)...)
 	assert.Equal(t, exitTampered, code, out)
 	assert.Contains(t, out, "rolled back")
 }

@@ -256,11 +256,11 @@ func TestKMSSignedCheckpoints(t *testing.T) {
 
 func TestWitnessesReceiveEveryCheckpoint(t *testing.T) {
 	conn := pgtest.Conn(t)
-	table := pgtest.Table(t, conn)
+	table := pgtest.Table(t, conn) // dropped at the end, with its trigger function
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
 	cfg.Checkpoint.Entries = 10
-	cfg.Checkpoint.Witness.Postgres = configoptional.Some(WitnessPostgresConfig{DSN: configopaque.String(pgtest.DSN()), Table: table + "_w", CreateSchema: true})
+	cfg.Checkpoint.Witness.Postgres = configoptional.Some(WitnessPostgresConfig{DSN: configopaque.String(pgtest.DSN()), Table: table, CreateSchema: true})
 	l := startLedger(t, cfg, nil)
 
 	var mu sync.Mutex
@@ -296,7 +296,7 @@ func TestWitnessesReceiveEveryCheckpoint(t *testing.T) {
 	}
 	mu.Unlock()
 
-	w, err := ledger.OpenPGWitness(context.Background(), pgtest.DSN(), table+"_w")
+	w, err := ledger.OpenPGWitness(context.Background(), pgtest.DSN(), table)
 	require.NoError(t, err)
 	defer w.Close()
 	witnessed, err := w.Read(context.Background())

@@ -72,6 +72,10 @@ type witness struct {
 	sink      metric.AddOption
 	cursor    string
 	delivered uint64
+	// offset is how far the checkpoints file has been read; pending are checkpoints read and
+	// not delivered yet.
+	offset  int64
+	pending []ledger.Checkpoint
 	notify    chan struct{}
 	stopCh    chan struct{}
 	done      chan struct{}
@@ -215,18 +219,21 @@ func (ws *witnesses) run(w *witness) {
 	}
 }
 
-// deliver offers the witness every checkpoint after its cursor, in batches.
+// deliver offers the witness every checkpoint after its cursor, in batches. The checkpoints
+// file is read from where the last call stopped.
 func (ws *witnesses) deliver(w *witness) error {
-	cps, err := ledger.ReadCheckpoints(ws.dir)
+	cps, offset, err := ledger.ReadCheckpointsFrom(ws.dir, w.offset)
 	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, ledger.ErrTornLine) {
 		return err
 	}
-	i := 0
-	for i < len(cps) && cps[i].Seq <= w.delivered {
-		i++
+	w.offset = offset
+	for _, c := range cps {
+		if c.Seq > w.delivered {
+			w.pending = append(w.pending, c)
+		}
 	}
-	for i < len(cps) {
-		batch := cps[i:min(i+witnessBatch, len(cps))]
+	for len(w.pending) > 0 {
+		batch := w.pending[:min(witnessBatch, len(w.pending))]
 		ctx, cancel := context.WithTimeout(w.ctx, witnessTimeout)
 		err := w.publish(ctx, batch)
 		cancel()
@@ -238,7 +245,7 @@ func (ws *witnesses) deliver(w *witness) error {
 			return err
 		}
 		ws.tb.AuditLedgerSinkEntries.Add(context.Background(), int64(len(batch)), w.sink)
-		i += len(batch)
+		w.pending = append(w.pending[:0], w.pending[len(batch):]...)
 	}
 	return nil
 }

@@ -175,32 +175,46 @@ func (lr *lineReader) pending() []byte { return lr.partial }
 // ReadCheckpoints reads a stream directory's checkpoints in file order. A line that is not a
 // checkpoint in its stored form is a *LineError.
 func ReadCheckpoints(dir string) ([]Checkpoint, error) {
+	cps, _, err := ReadCheckpointsFrom(dir, 0)
+	return cps, err
+}
+
+// ReadCheckpointsFrom reads the checkpoints that start at byte offset from of the stream
+// directory's checkpoints file, and returns the offset after the last complete line read, to
+// continue from later. A partial last line (being written, or torn) is left for next time and
+// reported as ErrTornLine after the complete ones.
+func ReadCheckpointsFrom(dir string, from int64) ([]Checkpoint, int64, error) {
 	path := filepath.Join(dir, checkpointsFile)
 	f, err := openRegular(path)
 	if err != nil {
 		if errors.Is(err, ErrNotRegular) {
-			return nil, &FileError{File: path, Err: err}
+			return nil, from, &FileError{File: path, Err: err}
 		}
-		return nil, err
+		return nil, from, err
 	}
 	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return nil, from, err
+	}
 	var out []Checkpoint
+	offset := from
 	lr := newLineReader(f, MaxCheckpointLine, 64<<10)
 	for n := 1; ; n++ {
 		line, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			if p := lr.pending(); len(p) > 0 {
-				return out, &LineError{File: path, Line: n, Err: ErrTornLine}
+				return out, offset, &LineError{File: path, Line: n, Err: ErrTornLine}
 			}
-			return out, nil
+			return out, offset, nil
 		}
 		if err != nil {
-			return out, &LineError{File: path, Line: n, Err: err}
+			return out, offset, &LineError{File: path, Line: n, Err: err}
 		}
 		c, err := ParseCheckpoint(line)
 		if err != nil {
-			return out, &LineError{File: path, Line: n, Err: err}
+			return out, offset, &LineError{File: path, Line: n, Err: err}
 		}
+		offset += int64(len(line))
 		out = append(out, c)
 	}
 }

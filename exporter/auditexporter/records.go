@@ -140,10 +140,7 @@ func (e *recordsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 
 	if err := audit.RecordAll(ctx, e.recorder, evs); err != nil {
 		e.telemetry.ExporterAuditRecordFailures.Add(ctx, int64(len(evs)))
-		if consumererror.IsPermanent(err) {
-			err = errors.New(err.Error())
-		}
-		return fmt.Errorf("audit: recording %d audit events in ledger %s: %w", len(evs), e.ledgerID, err)
+		return fmt.Errorf("audit: recording %d audit events in ledger %s: %w", len(evs), e.ledgerID, retryable(err))
 	}
 	e.telemetry.ExporterAuditRecordsRecorded.Add(ctx, int64(len(evs)))
 	if nRejected > 0 {
@@ -202,51 +199,44 @@ func eventFromLogRecord(lr plog.LogRecord) (audit.Event, *rejection) {
 		}
 	}
 
-	switch {
-	case ev.Actor.ID == "" || ev.Actor.Type == "":
-		return ev, &rejection{reasonMissingActor, "audit.actor.id and audit.actor.type are required, as non-empty strings"}
-	case !validActorType(ev.Actor.Type):
-		return ev, &rejection{reasonInvalidActorType, fmt.Sprintf("audit.actor.type %q is not one of user, service, ai_agent, system", ev.Actor.Type)}
-	case ev.Action == "":
-		return ev, &rejection{reasonMissingAction, "audit.action is required, as a non-empty string"}
-	case ev.Resource.Type == "":
-		return ev, &rejection{reasonMissingResource, "audit.resource.type (or audit.target.type) is required, as a non-empty string"}
-	case len(r.wrongTypes) > 0:
-		return ev, &rejection{reasonWrongType, strings.Join(r.wrongTypes, "; ")}
-	case !validOutcome(ev.Outcome):
-		return ev, &rejection{reasonInvalidOutcome, fmt.Sprintf("audit.outcome %q is not one of success, failure, denied", ev.Outcome)}
-	case !validClassification(ev.DataClassification):
-		return ev, &rejection{reasonInvalidClassification, fmt.Sprintf("audit.data_classification %q is not one of public, internal, confidential, restricted", ev.DataClassification)}
+	verr := ev.Validate()
+	if verr == nil && len(r.wrongTypes) == 0 {
+		return ev, nil
 	}
-	// The ledger's own rules have the last word, should they grow stricter than the above.
-	if err := ev.Validate(); err != nil {
-		return ev, &rejection{reasonInvalid, strings.ReplaceAll(err.Error(), "\n", "; ")}
+	var problems []string
+	if verr != nil {
+		problems = strings.Split(verr.Error(), "\n")
 	}
-	return ev, nil
+	problems = append(problems, r.wrongTypes...)
+	return ev, &rejection{reason: rejectionReason(verr, len(r.wrongTypes) > 0), detail: strings.Join(problems, "; ")}
 }
 
-func validActorType(t audit.ActorType) bool {
-	switch t {
-	case audit.ActorUser, audit.ActorService, audit.ActorAIAgent, audit.ActorSystem:
-		return true
-	}
-	return false
+// reasonOf maps the classes of audit.Event.Validate's errors to rejection reasons, in the
+// order in which they name a record's rejection when it has several problems.
+var reasonOf = []struct {
+	class  error
+	reason string
+}{
+	{audit.ErrMissingActor, reasonMissingActor},
+	{audit.ErrInvalidActorType, reasonInvalidActorType},
+	{audit.ErrMissingAction, reasonMissingAction},
+	{audit.ErrMissingResource, reasonMissingResource},
+	{audit.ErrInvalidOutcome, reasonInvalidOutcome},
+	{audit.ErrInvalidClassification, reasonInvalidClassification},
 }
 
-func validOutcome(o audit.Outcome) bool {
-	switch o {
-	case audit.OutcomeSuccess, audit.OutcomeFailure, audit.OutcomeDenied:
-		return true
+// rejectionReason is the reason of a record whose event failed validation with verr, or whose
+// optional attributes had the wrong type.
+func rejectionReason(verr error, wrongTypes bool) string {
+	for _, r := range reasonOf {
+		if errors.Is(verr, r.class) {
+			return r.reason
+		}
 	}
-	return false
-}
-
-func validClassification(c audit.Classification) bool {
-	switch c {
-	case "", audit.ClassPublic, audit.ClassInternal, audit.ClassConfidential, audit.ClassRestricted:
-		return true
+	if wrongTypes {
+		return reasonWrongType
 	}
-	return false
+	return reasonInvalid
 }
 
 // attrReader reads typed audit attributes, noting the optional ones of the wrong type.

@@ -3,6 +3,7 @@ package auditexporter
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelwarden/warden/exporter/auditexporter/internal/metadatatest"
+	"github.com/otelwarden/warden/extension/auditledgerextension"
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/audit/audittest"
 )
@@ -133,7 +135,7 @@ func TestEventFromLogRecord(t *testing.T) {
 			name:       "missing actor id",
 			attrs:      with(minimal(), "audit.actor.id", nil),
 			wantReason: reasonMissingActor,
-			wantDetail: "audit.actor.id and audit.actor.type are required",
+			wantDetail: "actor id is required",
 		},
 		{
 			name:       "actor id of the wrong type reads as missing",
@@ -149,13 +151,13 @@ func TestEventFromLogRecord(t *testing.T) {
 			name:       "unknown actor type",
 			attrs:      with(minimal(), "audit.actor.type", "robot"),
 			wantReason: reasonInvalidActorType,
-			wantDetail: `audit.actor.type "robot"`,
+			wantDetail: `unknown actor type "robot"`,
 		},
 		{
 			name:       "missing action",
 			attrs:      with(minimal(), "audit.action", nil),
 			wantReason: reasonMissingAction,
-			wantDetail: "audit.action is required",
+			wantDetail: "action is required",
 		},
 		{
 			name:       "action of the wrong type reads as missing",
@@ -171,7 +173,7 @@ func TestEventFromLogRecord(t *testing.T) {
 			name:       "unknown outcome",
 			attrs:      with(minimal(), "audit.outcome", "maybe"),
 			wantReason: reasonInvalidOutcome,
-			wantDetail: `audit.outcome "maybe"`,
+			wantDetail: `unknown outcome "maybe"`,
 		},
 		{
 			name:       "unknown classification",
@@ -208,9 +210,34 @@ func TestEventFromLogRecord(t *testing.T) {
 			wantDetail: "audit.actor.email has type Int, want Str; audit.new_state has type Slice, want Map",
 		},
 		{
-			name:       "nothing at all",
+			name:       "nothing at all: every problem is named",
 			attrs:      map[string]any{},
 			wantReason: reasonMissingActor,
+			wantDetail: "actor id is required; actor type is required; action is required; resource type is required",
+		},
+		{
+			name:       "the first problem gives the reason, the detail names them all",
+			attrs:      with(minimal(), "audit.action", nil, "audit.outcome", "maybe", "audit.details", "text"),
+			wantReason: reasonMissingAction,
+			wantDetail: `action is required; unknown outcome "maybe" (want success, failure or denied); audit.details has type Str, want Map`,
+		},
+		{
+			name:       "not an IP address",
+			attrs:      with(minimal(), "audit.actor.ip", "10.0.0.300"),
+			wantReason: reasonInvalid,
+			wantDetail: `actor ip "10.0.0.300" is not an IP address`,
+		},
+		{
+			name:       "longer than its column",
+			attrs:      with(minimal(), "audit.resource.type", strings.Repeat("r", 51), "audit.record.id", strings.Repeat("i", 129)),
+			wantReason: reasonInvalid,
+			wantDetail: "resource type longer than 50 bytes; record id longer than 128 bytes",
+		},
+		{
+			name:       "empty compliance tag",
+			attrs:      with(minimal(), "audit.compliance_tags", []any{"sox", ""}),
+			wantReason: reasonInvalid,
+			wantDetail: `compliance tag "" must be 1 to 50 bytes`,
 		},
 	}
 	for _, tt := range tests {
@@ -295,7 +322,7 @@ func TestRecordsModeMixedBatch(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err), "resending cannot make invalid records valid")
 	assert.ErrorContains(t, err, "rejected 3 of 6 log records as audit events (recorded the other 3)")
-	assert.ErrorContains(t, err, "first: log record 1: missing_action: audit.action is required")
+	assert.ErrorContains(t, err, "first: log record 1: missing_action: action is required")
 
 	evs := ledger.Events()
 	require.Len(t, evs, 3, "the valid records are recorded all the same")
@@ -327,6 +354,12 @@ func TestRecordsModeLedgerFailureIsRetryable(t *testing.T) {
 	assert.False(t, consumererror.IsPermanent(err), "unrecorded events must be retried: %v", err)
 	assert.ErrorContains(t, err, "recording 2 audit events in ledger audit_ledger: disk full")
 	metadatatest.AssertEqualExporterAuditRecordFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignoreVolatile...)
+
+	ledger.SetErr(consumererror.NewPermanent(auditledgerextension.ErrBacklogFull))
+	err = consume(auditLogs(t, minimal()))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "the ledger's state says nothing about these events: retry them")
+	assert.ErrorIs(t, err, auditledgerextension.ErrBacklogFull)
 }
 
 func TestRecordsModeTakesOnlyLogs(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -92,41 +93,108 @@ type Event struct {
 	ComplianceTags     []string
 }
 
+// MaxRecordIDLen bounds a caller-supplied record id, in bytes.
+const MaxRecordIDLen = 128
+
+// maxComplianceTagLen bounds each compliance tag, in bytes.
+const maxComplianceTagLen = 50
+
+// The classes of problems Validate reports. Each error Validate returns matches exactly one of
+// them with errors.Is, so that callers can tell why an event was refused without checking it
+// again.
 var (
-	errMissingActorID   = errors.New("actor id is required")
-	errMissingActorType = errors.New("actor type is required")
-	errMissingAction    = errors.New("action is required")
-	errMissingResource  = errors.New("resource type is required")
+	ErrMissingActor          = errors.New("actor id and type are required")
+	ErrInvalidActorType      = errors.New("unknown actor type")
+	ErrMissingAction         = errors.New("action is required")
+	ErrMissingResource       = errors.New("resource type is required")
+	ErrInvalidOutcome        = errors.New("unknown outcome")
+	ErrInvalidClassification = errors.New("unknown data classification")
+	ErrInvalidActorIP        = errors.New("actor ip is not an IP address")
+	ErrInvalidComplianceTag  = errors.New("compliance tags must be 1 to 50 bytes")
+	ErrTooLong               = errors.New("value longer than its column")
 )
 
-// Validate reports every reason the event cannot be recorded.
+// invalidError is one problem of an event: its own message, classified by one of the Err
+// values above.
+type invalidError struct {
+	class error
+	msg   string
+}
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Unwrap() error { return e.class }
+
+func invalid(class error, format string, args ...any) error {
+	return &invalidError{class: class, msg: fmt.Sprintf(format, args...)}
+}
+
+// maxLen are the column limits of the ledger's audit_log table, in bytes of the value as
+// given. The ledger stores invalid UTF-8 and NUL bytes as U+FFFD, which never makes a value
+// longer in characters, the unit of PostgreSQL's VARCHAR limits.
+var maxLen = []struct {
+	name string
+	get  func(*Event) string
+	max  int
+}{
+	{"actor type", func(e *Event) string { return string(e.Actor.Type) }, 20},
+	{"actor id", func(e *Event) string { return e.Actor.ID }, 255},
+	{"actor email", func(e *Event) string { return e.Actor.Email }, 255},
+	{"action", func(e *Event) string { return e.Action }, 100},
+	{"resource type", func(e *Event) string { return e.Resource.Type }, 50},
+	{"resource id", func(e *Event) string { return e.Resource.ID }, 255},
+	{"resource name", func(e *Event) string { return e.Resource.Name }, 255},
+	{"request id", func(e *Event) string { return e.RequestID }, 64},
+	{"session id", func(e *Event) string { return e.SessionID }, 64},
+	{"team id", func(e *Event) string { return e.TeamID }, 64},
+	{"status", func(e *Event) string { return string(e.Outcome) }, 20},
+	{"data classification", func(e *Event) string { return string(e.DataClassification) }, 20},
+	{"record id", func(e *Event) string { return e.RecordID }, MaxRecordIDLen},
+}
+
+// Validate reports every reason the event cannot be recorded, joined; each matches one of the
+// Err values of this package with errors.Is.
 func (e *Event) Validate() error {
 	var errs []error
 	if e.Actor.ID == "" {
-		errs = append(errs, errMissingActorID)
+		errs = append(errs, invalid(ErrMissingActor, "actor id is required"))
 	}
 	switch e.Actor.Type {
 	case ActorUser, ActorService, ActorAIAgent, ActorSystem:
 	case "":
-		errs = append(errs, errMissingActorType)
+		errs = append(errs, invalid(ErrMissingActor, "actor type is required"))
 	default:
-		errs = append(errs, fmt.Errorf("unknown actor type %q (want user, service, ai_agent or system)", e.Actor.Type))
+		errs = append(errs, invalid(ErrInvalidActorType, "unknown actor type %q (want user, service, ai_agent or system)", e.Actor.Type))
 	}
 	if e.Action == "" {
-		errs = append(errs, errMissingAction)
+		errs = append(errs, invalid(ErrMissingAction, "action is required"))
 	}
 	if e.Resource.Type == "" {
-		errs = append(errs, errMissingResource)
+		errs = append(errs, invalid(ErrMissingResource, "resource type is required"))
 	}
 	switch e.Outcome {
 	case OutcomeSuccess, OutcomeFailure, OutcomeDenied:
 	default:
-		errs = append(errs, fmt.Errorf("unknown outcome %q (want success, failure or denied)", e.Outcome))
+		errs = append(errs, invalid(ErrInvalidOutcome, "unknown outcome %q (want success, failure or denied)", e.Outcome))
 	}
 	switch e.DataClassification {
 	case "", ClassPublic, ClassInternal, ClassConfidential, ClassRestricted:
 	default:
-		errs = append(errs, fmt.Errorf("unknown data classification %q (want public, internal, confidential or restricted)", e.DataClassification))
+		errs = append(errs, invalid(ErrInvalidClassification, "unknown data classification %q (want public, internal, confidential or restricted)", e.DataClassification))
+	}
+	if e.Actor.IP != "" {
+		if addr, err := netip.ParseAddr(e.Actor.IP); err != nil || addr.Zone() != "" {
+			errs = append(errs, invalid(ErrInvalidActorIP, "actor ip %q is not an IP address", e.Actor.IP))
+		}
+	}
+	for _, l := range maxLen {
+		if v := l.get(e); len(v) > l.max {
+			errs = append(errs, invalid(ErrTooLong, "%s longer than %d bytes", l.name, l.max))
+		}
+	}
+	for _, tag := range e.ComplianceTags {
+		if tag == "" || len(tag) > maxComplianceTagLen {
+			errs = append(errs, invalid(ErrInvalidComplianceTag, "compliance tag %q must be 1 to %d bytes", tag, maxComplianceTagLen))
+		}
 	}
 	return errors.Join(errs...)
 }

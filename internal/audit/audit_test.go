@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,6 +58,92 @@ func TestValidate(t *testing.T) {
 	for _, want := range []string{"actor id", "unknown actor type \"robot\"", "action is required", "resource type", "unknown outcome \"maybe\"", "classification \"secret\""} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// TestValidateClasses checks that each problem is reported with its own message and matches its
+// class with errors.Is, and that an event with several problems reports them all.
+func TestValidateClasses(t *testing.T) {
+	valid := func() audit.Event {
+		return audit.Event{
+			RecordID: "r-1",
+			Actor:    audit.Actor{Type: audit.ActorUser, ID: "u1", IP: "2001:db8::1"},
+			Action:   "login.success",
+			Resource: audit.Resource{Type: "session"},
+			Outcome:  audit.OutcomeSuccess,
+
+			ComplianceTags: []string{"sox", strings.Repeat("t", 50)},
+		}
+	}
+	classes := []error{
+		audit.ErrMissingActor, audit.ErrInvalidActorType, audit.ErrMissingAction, audit.ErrMissingResource,
+		audit.ErrInvalidOutcome, audit.ErrInvalidClassification, audit.ErrInvalidActorIP,
+		audit.ErrInvalidComplianceTag, audit.ErrTooLong,
+	}
+	tests := []struct {
+		name  string
+		edit  func(*audit.Event)
+		class error
+		msg   string
+	}{
+		{"no actor id", func(e *audit.Event) { e.Actor.ID = "" }, audit.ErrMissingActor, "actor id is required"},
+		{"no actor type", func(e *audit.Event) { e.Actor.Type = "" }, audit.ErrMissingActor, "actor type is required"},
+		{"unknown actor type", func(e *audit.Event) { e.Actor.Type = "robot" }, audit.ErrInvalidActorType, `unknown actor type "robot"`},
+		{"no action", func(e *audit.Event) { e.Action = "" }, audit.ErrMissingAction, "action is required"},
+		{"no resource type", func(e *audit.Event) { e.Resource.Type = "" }, audit.ErrMissingResource, "resource type is required"},
+		{"unknown outcome", func(e *audit.Event) { e.Outcome = "" }, audit.ErrInvalidOutcome, `unknown outcome ""`},
+		{"unknown classification", func(e *audit.Event) { e.DataClassification = "secret" }, audit.ErrInvalidClassification, `classification "secret"`},
+		{"not an IP", func(e *audit.Event) { e.Actor.IP = "10.0.0.256" }, audit.ErrInvalidActorIP, `actor ip "10.0.0.256" is not an IP address`},
+		{"IP with a zone", func(e *audit.Event) { e.Actor.IP = "fe80::1%eth0" }, audit.ErrInvalidActorIP, "is not an IP address"},
+		{"empty tag", func(e *audit.Event) { e.ComplianceTags = []string{""} }, audit.ErrInvalidComplianceTag, `compliance tag "" must be 1 to 50 bytes`},
+		{"long tag", func(e *audit.Event) { e.ComplianceTags = []string{strings.Repeat("t", 51)} }, audit.ErrInvalidComplianceTag, "must be 1 to 50 bytes"},
+		{"long actor id", func(e *audit.Event) { e.Actor.ID = strings.Repeat("a", 256) }, audit.ErrTooLong, "actor id longer than 255 bytes"},
+		{"long action", func(e *audit.Event) { e.Action = strings.Repeat("a", 101) }, audit.ErrTooLong, "action longer than 100 bytes"},
+		{"long resource type", func(e *audit.Event) { e.Resource.Type = strings.Repeat("r", 51) }, audit.ErrTooLong, "resource type longer than 50 bytes"},
+		{"long team id", func(e *audit.Event) { e.TeamID = strings.Repeat("t", 65) }, audit.ErrTooLong, "team id longer than 64 bytes"},
+		{"long record id", func(e *audit.Event) { e.RecordID = strings.Repeat("r", audit.MaxRecordIDLen+1) }, audit.ErrTooLong, "record id longer than 128 bytes"},
+	}
+	ok := valid()
+	require.NoError(t, ok.Validate(), "limits are inclusive")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := valid()
+			tt.edit(&ev)
+			err := ev.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.msg)
+			for _, class := range classes {
+				assert.Equal(t, class == tt.class, errors.Is(err, class), "errors.Is(%v)", class)
+			}
+		})
+	}
+
+	t.Run("every problem", func(t *testing.T) {
+		ev := audit.Event{
+			RecordID:           strings.Repeat("r", audit.MaxRecordIDLen+1),
+			Actor:              audit.Actor{Type: "robot", IP: "host"},
+			Outcome:            "maybe",
+			DataClassification: "secret",
+			TeamID:             strings.Repeat("t", 65),
+			ComplianceTags:     []string{"sox", ""},
+		}
+		err := ev.Validate()
+		require.Error(t, err)
+		for _, class := range classes {
+			assert.ErrorIs(t, err, class)
+		}
+		assert.Equal(t, strings.Join([]string{
+			"actor id is required",
+			`unknown actor type "robot" (want user, service, ai_agent or system)`,
+			"action is required",
+			"resource type is required",
+			`unknown outcome "maybe" (want success, failure or denied)`,
+			`unknown data classification "secret" (want public, internal, confidential or restricted)`,
+			`actor ip "host" is not an IP address`,
+			"team id longer than 64 bytes",
+			"record id longer than 128 bytes",
+			`compliance tag "" must be 1 to 50 bytes`,
+		}, "\n"), err.Error())
+	})
 }
 
 func TestNopRecords(t *testing.T) {

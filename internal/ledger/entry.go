@@ -76,28 +76,8 @@ type Entry struct {
 	Hash       string `json:"hash"`
 }
 
-// column limits of the audit_log table; longer values are refused when recorded.
-var maxLen = []struct {
-	name string
-	get  func(*Event) string
-	max  int
-}{
-	{"actor type", func(e *Event) string { return e.ActorType }, 20},
-	{"actor id", func(e *Event) string { return e.ActorID }, 255},
-	{"actor email", func(e *Event) string { return e.ActorEmail }, 255},
-	{"action", func(e *Event) string { return e.Action }, 100},
-	{"resource type", func(e *Event) string { return e.ResourceType }, 50},
-	{"resource id", func(e *Event) string { return e.ResourceID }, 255},
-	{"resource name", func(e *Event) string { return e.ResourceName }, 255},
-	{"request id", func(e *Event) string { return e.RequestID }, 64},
-	{"session id", func(e *Event) string { return e.SessionID }, 64},
-	{"team id", func(e *Event) string { return e.TeamID }, 64},
-	{"status", func(e *Event) string { return e.Status }, 20},
-	{"data classification", func(e *Event) string { return e.DataClassification }, 20},
-}
-
-// MaxRecordIDLen bounds caller-supplied record ids.
-const MaxRecordIDLen = 128
+// MaxRecordIDLen bounds caller-supplied record ids (audit.Event.Validate checks it).
+const MaxRecordIDLen = audit.MaxRecordIDLen
 
 // Prepared is an event ready to be appended: validated and normalised, with its record id
 // and time, waiting for its place in the chain.
@@ -107,8 +87,9 @@ type Prepared struct {
 	Event    Event
 }
 
-// Prepare validates ev and normalises it into the form the ledger stores. now is used when
-// the event has no time; a record id is generated when it has none.
+// Prepare validates ev (audit.Event.Validate holds every rule) and normalises it into the
+// form the ledger stores. now is used when the event has no time; a record id is generated
+// when it has none.
 func Prepare(ev audit.Event, now time.Time) (Prepared, error) {
 	if err := ev.Validate(); err != nil {
 		return Prepared{}, err
@@ -116,9 +97,6 @@ func Prepare(ev audit.Event, now time.Time) (Prepared, error) {
 	p := Prepared{RecordID: cleanString(ev.RecordID), Time: ev.Time}
 	if p.RecordID == "" {
 		p.RecordID = NewRecordID()
-	}
-	if len(p.RecordID) > MaxRecordIDLen {
-		return Prepared{}, fmt.Errorf("record id longer than %d bytes", MaxRecordIDLen)
 	}
 	if p.Time.IsZero() {
 		p.Time = now
@@ -141,28 +119,14 @@ func Prepare(ev audit.Event, now time.Time) (Prepared, error) {
 		ErrorMessage:       cleanString(ev.Error),
 		DataClassification: string(ev.DataClassification),
 	}
-	var errs []error
 	if ev.Actor.IP != "" {
-		addr, err := netip.ParseAddr(ev.Actor.IP)
-		if err != nil || addr.Zone() != "" {
-			errs = append(errs, fmt.Errorf("actor ip %q is not an IP address", ev.Actor.IP))
-		} else {
-			e.ActorIP = addr.String()
-		}
-	}
-	for _, l := range maxLen {
-		if v := l.get(&e); len(v) > l.max {
-			errs = append(errs, fmt.Errorf("%s longer than %d bytes", l.name, l.max))
-		}
+		addr, _ := netip.ParseAddr(ev.Actor.IP) // valid: Validate parsed it
+		e.ActorIP = addr.String()
 	}
 	for _, tag := range ev.ComplianceTags {
-		tag = cleanString(tag)
-		if tag == "" || len(tag) > 50 {
-			errs = append(errs, fmt.Errorf("compliance tag %q must be 1 to 50 bytes", tag))
-			continue
-		}
-		e.ComplianceTags = append(e.ComplianceTags, tag)
+		e.ComplianceTags = append(e.ComplianceTags, cleanString(tag))
 	}
+	var errs []error
 	if len(ev.Counts) > 0 {
 		e.Counts = make(map[string]int64, len(ev.Counts))
 		for k, v := range ev.Counts {

@@ -3,6 +3,8 @@ package auditexporter // import "github.com/otelwarden/warden/exporter/auditexpo
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -106,6 +108,11 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.Ledger == (component.ID{}) {
 		errs = append(errs, errors.New(`ledger: required: the component ID of the audit_ledger extension to record into (e.g. "ledger: audit_ledger")`))
+	}
+	if cfg.TenantMetadataKey != "" && cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().Batch.HasValue() &&
+		!slices.ContainsFunc(cfg.QueueConfig.Get().Batch.Get().Partition.MetadataKeys, func(k string) bool { return strings.EqualFold(k, cfg.TenantMetadataKey) }) {
+		errs = append(errs, fmt.Errorf("tenant_metadata_key: sending_queue::batch merges the requests of different clients and keeps none of their metadata, so the tenant would be lost: "+
+			"add %q to sending_queue::batch::partition::metadata_keys (one batch per tenant), or turn batching off (sending_queue::batch::enabled: false)", cfg.TenantMetadataKey))
 	}
 	switch cfg.Mode {
 	case ModeDeliveries:

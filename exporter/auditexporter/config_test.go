@@ -55,16 +55,39 @@ func TestLoadConfig(t *testing.T) {
 				c.TenantMetadataKey = "x-tenant"
 				c.TenantAttribute = "tenant.id"
 				c.TimeoutConfig.Timeout = 10 * time.Second
-				q := exporterhelper.NewDefaultQueueConfig()
+				q := defaultQueueConfig()
 				q.QueueSize = 200
+				q.Batch.Get().Partition.MetadataKeys = []string{"X-Tenant"}
 				c.QueueConfig = configoptional.Some(q)
 				c.RetryConfig.MaxElapsedTime = time.Minute
 				fileCfg := fileexporter.NewFactory().CreateDefaultConfig().(*fileexporter.Config)
 				fileCfg.Path = "./data/telemetry.jsonl"
-				// The file exporter's own Unmarshal ran, as it does in a collector.
-				fileCfg.Rotation = nil
+				// The file exporter's own Unmarshal ran, as it does in a collector; then the
+				// audit exporter made the file write through (append, as rotation does).
+				fileCfg.Rotation = &fileexporter.Rotation{MaxMegabytes: neverRotateMegabytes}
+				fileCfg.Append = false
 				fileCfg.FlushInterval = time.Second
 				c.destination = destination{keys: []string{"file"}, key: "file", typ: component.MustNewType("file"), cfg: fileCfg}
+			}),
+		},
+		{
+			id: "audit/file_rotated",
+			want: defaults(func(c *Config) {
+				fileCfg := fileexporter.NewFactory().CreateDefaultConfig().(*fileexporter.Config)
+				fileCfg.Path = "./data/telemetry.jsonl"
+				fileCfg.Rotation.MaxMegabytes = 10
+				fileCfg.FlushInterval = time.Second
+				c.destination = destination{keys: []string{"file"}, key: "file", typ: component.MustNewType("file"), cfg: fileCfg}
+			}),
+		},
+		{
+			id: "audit/unbatched_tenant",
+			want: defaults(func(c *Config) {
+				c.TenantMetadataKey = "x-tenant"
+				q := defaultQueueConfig()
+				q.Batch = configoptional.None[exporterhelper.BatchConfig]()
+				c.QueueConfig = configoptional.Some(q)
+				c.destination = destination{keys: []string{"nop"}, key: "nop", typ: component.MustNewType("nop"), cfg: &struct{}{}}
 			}),
 		},
 		{
@@ -151,6 +174,16 @@ func TestLoadConfig(t *testing.T) {
 				"destination.otlp_grpc.sending_queue: the audit exporter queues and retries itself, so that each recorded outcome is final: configure sending_queue on the audit exporter, not under destination",
 				"destination.otlp_grpc.retry_on_failure: the audit exporter queues and retries itself",
 			},
+		},
+		{
+			id: "audit/tenant_unpartitioned",
+			wantValidateErrs: []string{
+				`tenant_metadata_key: sending_queue::batch merges the requests of different clients and keeps none of their metadata, so the tenant would be lost: add "x-tenant" to sending_queue::batch::partition::metadata_keys`,
+			},
+		},
+		{
+			id:               "audit/file_truncated",
+			wantValidateErrs: []string{"destination.file.append: false would truncate the file at every start, erasing deliveries the ledger records"},
 		},
 		{
 			id:               "audit/invalid_destination",

@@ -2,7 +2,6 @@ package auditexporter // import "github.com/otelwarden/warden/exporter/auditexpo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/otelwarden/warden/exporter/auditexporter/internal/metadata"
 	"github.com/otelwarden/warden/internal/audit"
@@ -52,6 +52,10 @@ type deliveryExporter struct {
 
 	telemetry *metadata.TelemetryBuilder
 	recorder  audit.Recorder
+	logger    *zap.Logger
+	// jsonLinesFile is the file of a file destination written as JSON lines, whose torn last
+	// line is cut off at start.
+	jsonLinesFile string
 
 	// dest is the destination exporter; one of traces, metrics, logs is set to it.
 	dest    component.Component
@@ -60,7 +64,7 @@ type deliveryExporter struct {
 	logs    consumer.Logs
 }
 
-func newDeliveries(id, destID component.ID, cfg *Config, telemetry *metadata.TelemetryBuilder) *deliveryExporter {
+func newDeliveries(id, destID component.ID, cfg *Config, telemetry *metadata.TelemetryBuilder, logger *zap.Logger) *deliveryExporter {
 	return &deliveryExporter{
 		id:            id,
 		destID:        destID,
@@ -70,6 +74,8 @@ func newDeliveries(id, destID component.ID, cfg *Config, telemetry *metadata.Tel
 		tenantRes:     cfg.TenantAttribute,
 		recordTimeout: cfg.TimeoutConfig.Timeout,
 		telemetry:     telemetry,
+		logger:        logger,
+		jsonLinesFile: jsonLinesFile(cfg.destination.cfg),
 	}
 }
 
@@ -80,6 +86,16 @@ func (e *deliveryExporter) start(ctx context.Context, host component.Host) error
 		return fmt.Errorf("audit exporter %s: %w", e.id, err)
 	}
 	e.recorder = r
+	if e.jsonLinesFile != "" {
+		cut, err := cutTornLine(e.jsonLinesFile)
+		if err != nil {
+			return fmt.Errorf("audit exporter %s: checking the last line of %s: %w", e.id, e.jsonLinesFile, err)
+		}
+		if cut > 0 {
+			e.logger.Warn("Cut off the torn last line of the file, left by a crash while writing it (it was never recorded as delivered)",
+				zap.String("path", e.jsonLinesFile), zap.Int64("bytes", cut))
+		}
+	}
 	if err := e.dest.Start(ctx, host); err != nil {
 		return fmt.Errorf("audit exporter %s: starting destination %s: %w", e.id, e.destID, err)
 	}
@@ -210,10 +226,8 @@ func (e *deliveryExporter) record(ctx context.Context, d *delivery, start time.T
 		return deliveryErr
 	}
 	e.telemetry.ExporterAuditRecordFailures.Add(ctx, 1)
-	if consumererror.IsPermanent(recordErr) {
-		// The ledger's verdict on its own state says nothing about this batch: retry it.
-		recordErr = errors.New(recordErr.Error())
-	}
+	// The ledger's verdict on its own state says nothing about this batch: retry it.
+	recordErr = retryable(recordErr)
 	if deliveryErr != nil {
 		return fmt.Errorf("audit: recording the failed delivery to %s in ledger %s: %w (delivery error: %s)", e.destID, e.ledgerID, recordErr, deliveryErr)
 	}

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/otelwarden/warden/exporter/auditexporter/internal/metadatatest"
+	"github.com/otelwarden/warden/extension/auditledgerextension"
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/audit/audittest"
 	"github.com/otelwarden/warden/internal/sample"
@@ -392,6 +393,8 @@ func TestUnrecordedDeliveryIsRetryable(t *testing.T) {
 	}{
 		{name: "plain ledger error", ledgerErr: errors.New("disk full")},
 		{name: "permanent ledger error", ledgerErr: consumererror.NewPermanent(errors.New("ledger closed"))},
+		{name: "backlog full", ledgerErr: auditledgerextension.ErrBacklogFull},
+		{name: "permanent backlog full", ledgerErr: consumererror.NewPermanent(fmt.Errorf("postgres sink: %w", auditledgerextension.ErrBacklogFull))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -408,6 +411,10 @@ func TestUnrecordedDeliveryIsRetryable(t *testing.T) {
 			assert.False(t, consumererror.IsPermanent(err), "an unaudited delivery must be retried: %v", err)
 			assert.ErrorContains(t, err, "recording the delivery in ledger audit_ledger failed")
 			assert.ErrorContains(t, err, tc.ledgerErr.Error())
+			assert.ErrorIs(t, err, tc.ledgerErr, "the ledger's error keeps its identity")
+			if errors.Is(tc.ledgerErr, auditledgerextension.ErrBacklogFull) {
+				assert.ErrorIs(t, err, auditledgerextension.ErrBacklogFull)
+			}
 			require.NoError(t, exp.Shutdown(t.Context()))
 
 			metadatatest.AssertEqualExporterAuditDeliveries(t, tt, []metricdata.DataPoint[int64]{
@@ -510,21 +517,23 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	tests := []struct {
 		name        string
 		destination func(t *testing.T) map[string]any
+		fails       bool
 	}{
 		{name: "file", destination: func(t *testing.T) map[string]any {
 			return map[string]any{"file": map[string]any{"path": filepath.Join(t.TempDir(), "out.jsonl")}}
 		}},
-		{name: "otlp_grpc", destination: func(t *testing.T) map[string]any {
+		{name: "otlp_grpc", fails: true, destination: func(t *testing.T) map[string]any {
 			return map[string]any{"otlp_grpc": map[string]any{"endpoint": closedPort(t), "tls": map[string]any{"insecure": true}}}
 		}},
-		{name: "clickhouse", destination: func(t *testing.T) map[string]any {
+		{name: "clickhouse", fails: true, destination: func(t *testing.T) map[string]any {
 			return map[string]any{"clickhouse": map[string]any{"endpoint": "tcp://" + closedPort(t), "create_schema": false}}
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			// With the audit exporter's own queue on: shutdown drains it, then stops the destination.
+			// With the audit exporter's default queue and batching: the call returns with the
+			// delivery's outcome, once it is recorded; shutdown stops the queue and the destination.
 			cfg := newTestConfig(t, map[string]any{
 				"ledger":           ledgerID.String(),
 				"timeout":          "1s",
@@ -535,9 +544,10 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 			exp, err := NewFactory().CreateTraces(context.Background(), testSettings(componenttest.NewTelemetry()), cfg)
 			require.NoError(t, err)
 			require.NoError(t, exp.Start(context.Background(), audittest.Host{ledgerID: ledger}))
-			require.NoError(t, exp.ConsumeTraces(context.Background(), sample.Traces(sample.Options{Items: 5})))
+			err = exp.ConsumeTraces(context.Background(), sample.Traces(sample.Options{Items: 5}))
+			assert.Equal(t, tc.fails, err != nil, "the sender gets the delivery's outcome: %v", err)
+			assert.Len(t, ledger.Events(), 1, "the batch was delivered (or failed) and recorded before the call returned")
 			require.NoError(t, exp.Shutdown(context.Background()))
-			assert.Len(t, ledger.Events(), 1, "the queued batch was delivered (or failed) and recorded before shutdown returned")
 		})
 	}
 }

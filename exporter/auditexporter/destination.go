@@ -73,6 +73,8 @@ type destination struct {
 	cfg component.Config
 	// userEnabled lists the helper settings that the user enabled under the destination.
 	userEnabled []string
+	// truncates is set when a file destination asks for `append: false` without rotation.
+	truncates bool
 }
 
 // decodeDestination decodes the `destination` section. Problems that validation can report
@@ -120,6 +122,9 @@ func decodeDestination(conf *confmap.Conf) (destination, error) {
 	if err := sub.Unmarshal(cfg); err != nil {
 		return d, fmt.Errorf("%s: %w", prefix, err)
 	}
+	if fc, ok := cfg.(*fileexporter.Config); ok {
+		d.truncates = writeThrough(fc, sub)
+	}
 	d.key, d.typ, d.cfg = key, factory.Type(), cfg
 	return d, nil
 }
@@ -154,6 +159,9 @@ func (d *destination) validate() []error {
 		if _, ok := destinationFactory(key); !ok {
 			errs = append(errs, fmt.Errorf("destination.%s: unknown destination type %q (want %s)", key, key, allowedDestinations))
 		}
+	}
+	if d.truncates {
+		errs = append(errs, fmt.Errorf("destination.%s.append: false would truncate the file at every start, erasing deliveries the ledger records: an audited file is written through and appended to, so remove append: false", d.key))
 	}
 	for _, setting := range d.userEnabled {
 		errs = append(errs, fmt.Errorf("destination.%s.%s: the audit exporter queues and retries itself, so that each recorded outcome is final: configure %s on the audit exporter, not under destination", d.key, setting, setting))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -32,9 +33,35 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Mode:          ModeDeliveries,
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
-		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		QueueConfig:   configoptional.Some(defaultQueueConfig()),
 		RetryConfig:   configretry.NewDefaultBackOffConfig(),
 	}
+}
+
+// Batching of the default queue. A request smaller than minBatchItems waits up to
+// flushTimeout for others to join its batch: the latency a lone sender pays per request, and
+// one ledger entry per batch instead of per request. minBatchItems is the OpenTelemetry SDKs'
+// default export batch size, so a full SDK export goes at once. Measured figures: README.
+const (
+	flushTimeout  = 20 * time.Millisecond
+	minBatchItems = 512
+	maxBatchItems = 8192
+)
+
+// defaultQueueConfig acknowledges a request only once its delivery is made and recorded: the
+// sender waits for the result of the batch its request was merged into (retries included),
+// and a full queue holds senders back instead of refusing them.
+func defaultQueueConfig() exporterhelper.QueueBatchConfig {
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.WaitForResult = true
+	q.BlockOnOverflow = true
+	q.Batch = configoptional.Some(exporterhelper.BatchConfig{
+		FlushTimeout: flushTimeout,
+		Sizer:        exporterhelper.RequestSizerTypeItems,
+		MinSize:      minBatchItems,
+		MaxSize:      maxBatchItems,
+	})
+	return q
 }
 
 var errNoDestination = errors.New("audit: no destination configured (deliveries mode needs exactly one under destination)")
@@ -57,7 +84,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		return nil, fmt.Errorf("audit: creating destination %s: %w", destSet.ID, err)
 	}
 	e.dest, e.traces = dest, dest
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, e, dest.Capabilities())...)
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(c, set.Logger, e, dest.Capabilities())...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -74,7 +101,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 		return nil, fmt.Errorf("audit: creating destination %s: %w", destSet.ID, err)
 	}
 	e.dest, e.metrics = dest, dest
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(c, e, dest.Capabilities())...)
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(c, set.Logger, e, dest.Capabilities())...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -84,7 +111,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		if err != nil {
 			return nil, err
 		}
-		return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e, consumer.Capabilities{})...)
+		return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, set.Logger, e, consumer.Capabilities{})...)
 	}
 	e, factory, destSet, err := newDeliveryExporter(set, c)
 	if err != nil {
@@ -95,7 +122,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, fmt.Errorf("audit: creating destination %s: %w", destSet.ID, err)
 	}
 	e.dest, e.logs = dest, dest
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, e, dest.Capabilities())...)
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(c, set.Logger, e, dest.Capabilities())...)
 }
 
 // newDeliveryExporter prepares a deliveries-mode exporter and the factory and settings of
@@ -119,7 +146,7 @@ func newDeliveryExporter(set exporter.Settings, cfg *Config) (*deliveryExporter,
 		BuildInfo:         set.BuildInfo,
 	}
 	destSet.Logger = set.Logger.With(zap.String("destination", destSet.ID.String()))
-	return newDeliveries(set.ID, destSet.ID, cfg, telemetry), factory, destSet, nil
+	return newDeliveries(set.ID, destSet.ID, cfg, telemetry, set.Logger), factory, destSet, nil
 }
 
 // lifecycle is what both modes give exporterhelper.
@@ -130,13 +157,37 @@ type lifecycle interface {
 
 // helperOptions wires the audit exporter's own timeout, retries and queue: the destination's
 // are off, so every attempt, and its outcome, passes through our push function.
-func helperOptions(cfg *Config, l lifecycle, caps consumer.Capabilities) []exporterhelper.Option {
+func helperOptions(cfg *Config, logger *zap.Logger, l lifecycle, caps consumer.Capabilities) []exporterhelper.Option {
+	start := func(ctx context.Context, host component.Host) error {
+		if warning := ackWarning(cfg); warning != "" {
+			logger.Warn(warning)
+		}
+		return l.start(ctx, host)
+	}
 	return []exporterhelper.Option{
 		exporterhelper.WithCapabilities(caps),
 		exporterhelper.WithTimeout(cfg.TimeoutConfig),
 		exporterhelper.WithRetry(cfg.RetryConfig),
 		exporterhelper.WithQueue(cfg.QueueConfig),
-		exporterhelper.WithStart(l.start),
+		exporterhelper.WithStart(start),
 		exporterhelper.WithShutdown(l.shutdown),
 	}
+}
+
+// ackWarning says why, with cfg's queue, a sender's request is acknowledged before its
+// delivery is made and recorded; empty when it is not.
+func ackWarning(cfg *Config) string {
+	if !cfg.QueueConfig.HasValue() {
+		return ""
+	}
+	q := cfg.QueueConfig.Get()
+	switch {
+	case q.StorageID != nil:
+		return "sending_queue::storage: requests are acknowledged once stored in the persistent queue, before their delivery is made and recorded in the ledger; " +
+			"until then the ledger does not show them, and what the queue's storage loses is lost unrecorded"
+	case !q.WaitForResult:
+		return "sending_queue::wait_for_result is false: requests are acknowledged once queued in memory, before their delivery is made and recorded in the ledger; " +
+			"a crash loses acknowledged requests that are neither delivered nor recorded (set wait_for_result: true)"
+	}
+	return ""
 }

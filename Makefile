@@ -23,7 +23,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_
 TEST_FLAGS ?= -race -timeout 20m
 E2E_FLAGS  ?= -timeout 40m
 
-.PHONY: build run test unit-test e2e bench generate lint fmt verify-manifest tools clean validate
+.PHONY: build run test unit-test e2e bench bench-pipeline generate lint fmt verify-manifest tools clean validate
 
 ## tools: build the pinned tools into .tools/
 tools: $(OCB) $(MDATAGEN) $(TELEMETRYGEN) $(LOCALKMS)
@@ -71,6 +71,12 @@ validate: $(COLLECTOR)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## bench-pipeline: the built collector under a fixed OTLP/HTTP logs load, bare (otlp -> batch -> file)
+## against the default config, side by side (a few minutes; WARDEN_BENCH_BIN, WARDEN_BENCH_CONFIG,
+## WARDEN_BENCH_RECORDS, WARDEN_BENCH_RATE and WARDEN_BENCH_ROUNDS change what is measured)
+bench-pipeline: build
+	WARDEN_ROOT=$(ROOT) $(GO) test -tags bench -count=1 -timeout 60m -v -run TestPipelineCost ./tests/bench/
+
 ## generate: regenerate mdatagen output for every component
 generate: $(MDATAGEN)
 	PATH=$(TOOLS):$$PATH $(GO) generate ./processor/... ./exporter/... ./extension/...
@@ -89,6 +95,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./tests/...
+	$(GO) vet -tags bench ./tests/...
 	@if $(MAKE) -s $(GOLANGCI_LINT) >/dev/null 2>&1; then $(GOLANGCI_LINT) run ./...; else echo "golangci-lint not installable here; skipped"; fi
 
 fmt:

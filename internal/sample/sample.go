@@ -31,6 +31,10 @@ type Options struct {
 	Items int
 	// PIIEvery plants personal data in one item out of PIIEvery; 0 plants none.
 	PIIEvery int
+	// Offset is the sequence number of the first item, so that consecutive batches continue
+	// one sequence: with PIIEvery 20, batches of 10 items at offsets 0, 10, 20, ... carry
+	// personal data in every other batch, 5% overall.
+	Offset int
 }
 
 var baseTime = pcommon.NewTimestampFromTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
@@ -49,7 +53,7 @@ func fillResource(res pcommon.Resource, svc string) {
 func Traces(o Options) ptrace.Traces {
 	td := ptrace.NewTraces()
 	per := perService(o.Items)
-	n := 0
+	n := o.Offset
 	for s, svc := range Services {
 		rs := td.ResourceSpans().AppendEmpty()
 		fillResource(rs.Resource(), svc)
@@ -92,7 +96,7 @@ func Traces(o Options) ptrace.Traces {
 func Logs(o Options) plog.Logs {
 	ld := plog.NewLogs()
 	per := perService(o.Items)
-	n := 0
+	n := o.Offset
 	for s, svc := range Services {
 		rl := ld.ResourceLogs().AppendEmpty()
 		fillResource(rl.Resource(), svc)
@@ -127,7 +131,7 @@ func Logs(o Options) plog.Logs {
 func Metrics(o Options) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	per := perService(o.Items)
-	n := 0
+	n := o.Offset
 	for s, svc := range Services {
 		rm := md.ResourceMetrics().AppendEmpty()
 		fillResource(rm.Resource(), svc)

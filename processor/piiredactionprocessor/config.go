@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -253,14 +254,22 @@ type Config struct {
 	// DryRun finds and counts (metrics and ledger summaries) without changing any data: to
 	// measure what a configuration would do before enforcing it. The data is NOT protected.
 	DryRun bool `mapstructure:"dry_run"`
-	// Ledger is the component ID of an audit_ledger extension. When set, each batch with
-	// findings is summarised there (counts by type, action and service; never values).
+	// Ledger is the component ID of an audit_ledger extension. When set, findings are
+	// summarised there (counts by type, action, service and signal; never values).
 	Ledger *component.ID `mapstructure:"ledger"`
+	// SummaryInterval is how long findings are counted before their summaries are recorded
+	// in the ledger: one entry per service and signal with findings per interval, and at
+	// shutdown. A crash loses at most one interval of summary counts (the findings metric
+	// keeps counting). At least 1s.
+	SummaryInterval time.Duration `mapstructure:"summary_interval"`
 }
 
 var _ confmap.Validator = (*Config)(nil)
 
 var customNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// minSummaryInterval keeps the ledger from growing with time faster than with decisions.
+const minSummaryInterval = time.Second
 
 // Validate reports every problem at once. It compiles patterns to check them but reads no
 // files: key files are read at start.
@@ -309,6 +318,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Scan.Oversize == "" {
 		errs = append(errs, errors.New("scan.oversize: required (redact or drop)"))
+	}
+	if cfg.SummaryInterval < minSummaryInterval {
+		errs = append(errs, fmt.Errorf("summary_interval: must be at least %s, got %s", minSummaryInterval, cfg.SummaryInterval))
 	}
 	if !cfg.Signals.Traces && !cfg.Signals.Logs && !cfg.Signals.Metrics {
 		errs = append(errs, errors.New("signals: every signal is disabled; remove the processor instead"))

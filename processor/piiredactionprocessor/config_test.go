@@ -3,6 +3,7 @@ package piiredactionprocessor
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,6 +53,7 @@ func TestLoadConfig(t *testing.T) {
 				c.Scan.Oversize = OversizeDrop
 				c.DryRun = true
 				c.Ledger = &ledger
+				c.SummaryInterval = time.Minute
 			}),
 		},
 		{id: "pii_redaction/unkeyed", want: defaults(func(c *Config) { c.Hash.Unkeyed = true })},
@@ -70,6 +72,7 @@ func TestLoadConfig(t *testing.T) {
 				`hash.key_id: "a:b"`,
 				"scan.max_scan_bytes: must be positive, got 0",
 				"signals: every signal is disabled",
+				"summary_interval: must be at least 1s, got 10ms",
 			},
 		},
 		{id: "pii_redaction/short_key", wantValidateErrs: []string{"hash.key: must be at least 32 bytes, got 9"}},

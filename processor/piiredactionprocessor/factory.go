@@ -2,6 +2,7 @@ package piiredactionprocessor // import "github.com/otelwarden/warden/processor/
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -23,7 +24,12 @@ func NewFactory() processor.Factory {
 	)
 }
 
-const defaultPhoneKeepLast = 4
+const (
+	defaultPhoneKeepLast = 4
+	// defaultSummaryInterval bounds what a crash can lose of the ledger's summaries while
+	// keeping the ledger's growth to a few entries per service every ten seconds.
+	defaultSummaryInterval = 10 * time.Second
+)
 
 func createDefaultConfig() component.Config {
 	redact := ActionConfig{Action: ActionRedact}
@@ -55,6 +61,7 @@ func createDefaultConfig() component.Config {
 			MaxScanBytes:   detect.DefaultMaxScanBytes,
 			Oversize:       OversizeRedact,
 		},
+		SummaryInterval: defaultSummaryInterval,
 	}
 }
 

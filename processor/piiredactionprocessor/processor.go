@@ -48,11 +48,12 @@ type piiProcessor struct {
 	key      hashKey
 	usesHash bool
 
-	builtin   [numBuiltin + 1]act // by detect.Type
-	custom    []act
-	sensitive act
-	oversize  act
-	slotNames []string
+	builtin    [numBuiltin + 1]act // by detect.Type
+	custom     []act
+	sensitive  act
+	oversize   act
+	slotNames  []string
+	countNames []string // of the summaries' counts, by slot*len(actionNames)+action
 
 	allowKeys     map[string]bool
 	allowKeyRE    *regexp.Regexp
@@ -62,8 +63,9 @@ type piiProcessor struct {
 	// findingAttrs[signal index][slot][action index] are the metric attributes, made once.
 	findingAttrs [len(signals)][][len(actionNames)]metric.AddOption
 
-	states  sync.Pool
-	summary *summarizer
+	states sync.Pool
+	// summary merges the findings into the ledger's summaries; nil without a ledger.
+	summary *audit.Aggregator
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
@@ -107,6 +109,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 		p.slotNames[a.slot] = a.typeName
 		p.usesHash = p.usesHash || a.kind == ActionHash
 	}
+	p.countNames = countNames(p.slotNames)
 	for si, sig := range signals {
 		p.findingAttrs[si] = make([][len(actionNames)]metric.AddOption, len(p.slotNames))
 		for slot, name := range p.slotNames {
@@ -188,8 +191,10 @@ func (p *piiProcessor) start(_ context.Context, host component.Host) error {
 		return fmt.Errorf("pii_redaction: %w", err)
 	}
 	if !audit.IsNop(rec) {
-		p.summary = newSummarizer(rec, p.id, p.logger, p.tb, p.cfg.DryRun)
-		p.summary.start()
+		if p.summary, err = p.newSummaries(rec); err != nil {
+			return fmt.Errorf("pii_redaction: %w", err)
+		}
+		p.summary.Start()
 	}
 	if p.key.ephemeral && p.usesHash {
 		ephemeralKeyWarning.Do(func() {
@@ -207,7 +212,8 @@ func (p *piiProcessor) start(_ context.Context, host component.Host) error {
 
 func (p *piiProcessor) shutdown(ctx context.Context) error {
 	if p.summary != nil {
-		p.summary.stop(ctx)
+		// A failure is logged and counted by the aggregator; the telemetry was protected.
+		_ = p.summary.Shutdown(ctx)
 	}
 	if p.tb != nil {
 		p.tb.Shutdown()
@@ -262,8 +268,7 @@ func (p *piiProcessor) release(ctx context.Context, st *state) {
 			st.counts[slot] = [len(actionNames)]int64{}
 		}
 		if p.summary != nil {
-			p.summary.add(signals[st.signalIdx], st.byService, p.slotNames)
-			clear(st.byService)
+			st.summarize()
 		}
 		st.findings = 0
 	}
@@ -284,8 +289,10 @@ type state struct {
 
 	findings int
 	counts   [][len(actionNames)]int64
-	// byService counts findings per service for the ledger summary (only with a ledger).
+	// byService counts findings per service for the ledger summary (only with a ledger),
+	// indexed like countNames; spare are cleared count slices for the next batches.
 	byService    map[string][]int64
+	spare        [][]int64
 	keyCache     map[string]uint8
 	lastResource pcommon.Resource
 	lastService  string
@@ -521,10 +528,5 @@ func (st *state) count(a *act) {
 			st.lastService = "unknown_service"
 		}
 	}
-	c := st.byService[st.lastService]
-	if c == nil {
-		c = make([]int64, len(st.p.slotNames)*len(actionNames))
-		st.byService[st.lastService] = c
-	}
-	c[a.slot*len(actionNames)+a.actIdx]++
+	st.serviceCounts(st.lastService)[a.slot*len(actionNames)+a.actIdx]++
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,54 +58,47 @@ func startWithLedger(t *testing.T, ledger *audittest.Ledger, tel *componenttest.
 	return p
 }
 
-func TestBatchSummariesGoToTheLedgerWithoutValues(t *testing.T) {
+func TestSummariesGoToTheLedgerPerIntervalWithoutValues(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	ledger := &audittest.Ledger{}
 	p := startWithLedger(t, ledger, tel)
 
-	ld := sample.Logs(sample.Options{Items: 100, PIIEvery: 10})
-	_, err := p.processLogs(context.Background(), ld)
-	require.NoError(t, err)
-	clean := sample.Logs(sample.Options{Items: 100})
-	_, err = p.processLogs(context.Background(), clean)
-	require.NoError(t, err)
+	const batches = 50
+	for range batches {
+		_, err := p.processLogs(context.Background(), sample.Logs(sample.Options{Items: 100, PIIEvery: 10}))
+		require.NoError(t, err)
+		_, err = p.processLogs(context.Background(), sample.Logs(sample.Options{Items: 100}))
+		require.NoError(t, err)
+	}
+	assert.Empty(t, ledger.Events(), "nothing is recorded before the interval ends")
 	require.NoError(t, p.shutdown(context.Background()))
 
 	evs := ledger.Events()
-	require.NotEmpty(t, evs, "a batch with findings is summarised")
-	services := map[string]bool{}
-	total := int64(0)
-	for _, ev := range evs {
+	require.Len(t, evs, len(sample.Services), "one summary per service for the interval, not one per batch")
+	for i, ev := range evs {
 		require.NoError(t, ev.Validate())
 		assert.Equal(t, "pii.redact", ev.Action)
 		assert.Equal(t, "pii_redaction", ev.Actor.ID)
 		assert.Equal(t, "logs", ev.Attributes["signal"])
-		assert.Equal(t, int64(1), ev.Counts["batches"], "one entry per batch and service")
-		services[ev.Resource.ID] = true
-		for k, n := range ev.Counts {
-			if k != "batches" {
-				total += n
-			}
-		}
+		assert.Contains(t, sample.Services, ev.Resource.ID)
+		assert.Equal(t, ev.Resource.ID, ev.Attributes["service"])
+		assert.NotEmpty(t, ev.Attributes["interval.start"])
+		assert.NotEmpty(t, ev.Attributes["interval.end"])
+		// Each batch plants 10 items over 5 services: 2 per service, each with an e-mail in
+		// the body, a card, a phone number and a bearer token under a sensitive key.
+		assert.Equal(t, map[string]int64{
+			"batches": batches, "email.hash": 2 * batches, "card.redact": 2 * batches,
+			"phone.mask": 2 * batches, "sensitive_key.redact": 2 * batches,
+		}, ev.Counts, "summary %d", i)
 		raw, err := json.Marshal(ev)
 		require.NoError(t, err)
 		for _, planted := range sample.Planted {
 			assert.NotContains(t, string(raw), planted)
 		}
 	}
-	assert.Greater(t, total, int64(0))
-	assert.Subset(t, sample.Services, keys(services))
-	_, err = tel.GetMetric("otelcol_processor_pii_redaction_ledger_failures")
+	_, err := tel.GetMetric("otelcol_processor_pii_redaction_ledger_failures")
 	assert.Error(t, err, "no failure was counted")
-}
-
-func keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func TestLedgerFailuresAreCountedAndDoNotStopTheData(t *testing.T) {
@@ -119,27 +113,25 @@ func TestLedgerFailuresAreCountedAndDoNotStopTheData(t *testing.T) {
 	require.NoError(t, err, "the telemetry is protected and passed on")
 	v, _ := lr.Attributes().Get("message")
 	assert.Regexp(t, hashToken, v.Str())
-	require.NoError(t, p.shutdown(context.Background()))
+	require.NoError(t, p.shutdown(context.Background()), "a ledger failure does not fail the shutdown")
 	metadatatest.AssertEqualProcessorPiiRedactionLedgerFailures(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualProcessorPiiRedactionSummariesDropped(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 }
 
-func TestSummariesMergeWhenTheLedgerFallsBehind(t *testing.T) {
-	s := newSummarizer(&audittest.Ledger{}, component.MustNewID("pii_redaction"), nil, nil, false)
-	names := []string{"email"}
-	counts := make([]int64, len(actionNames))
-	counts[1] = 2 // email.hash
-	for range maxPendingSummaries + 50 {
-		s.add(1, map[string][]int64{"checkout": counts}, names)
-	}
-	s.add(1, map[string][]int64{"payments": counts}, names)
-	assert.LessOrEqual(t, len(s.pending), maxPendingSummaries+1)
-	var batches, hashed int64
-	for _, ev := range s.pending {
-		batches += ev.Counts["batches"]
-		hashed += ev.Counts["email.hash"]
-	}
-	assert.Equal(t, int64(maxPendingSummaries+51), batches, "no batch is lost")
-	assert.Equal(t, 2*batches, hashed)
+func TestSummariesAreRecordedAtTheIntervalEnd(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	ledger := &audittest.Ledger{}
+	id := component.MustNewID("audit_ledger")
+	p, err := newProcessor(metadatatest.NewSettings(tel), testConfig(func(c *Config) { c.Ledger = &id; c.SummaryInterval = 50 * time.Millisecond }))
+	require.NoError(t, err)
+	require.NoError(t, p.start(context.Background(), audittest.Host{id: ledger}))
+	t.Cleanup(func() { require.NoError(t, p.shutdown(context.Background())) })
+
+	redactAttr(t, p, "message", "jane.doe@example.com")
+	require.Eventually(t, func() bool { return len(ledger.Events()) == 1 }, 5*time.Second, 10*time.Millisecond,
+		"the summary is recorded when its interval ends, without a shutdown")
+	assert.Equal(t, int64(1), ledger.Events()[0].Counts["email.hash"])
 }
 
 func TestConcurrentBatchesShareNothing(t *testing.T) {
@@ -164,8 +156,10 @@ func TestConcurrentBatchesShareNothing(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, p.shutdown(context.Background()))
+	evs := ledger.Events()
+	assert.Len(t, evs, len(sample.Services), "one summary per service")
 	var batches int64
-	for _, ev := range ledger.Events() {
+	for _, ev := range evs {
 		batches += ev.Counts["batches"]
 	}
 	// Each batch spans every sample service, each with findings: one count per batch and service.
@@ -194,6 +188,7 @@ func TestDryRunCountsWithoutChanging(t *testing.T) {
 		finding("sensitive_key", "redact", "logs", 1),
 	}, metricdatatest.IgnoreTimestamp())
 	evs := ledger.Events()
-	require.Len(t, evs, 2)
+	require.Len(t, evs, 1, "both batches in one summary")
 	assert.Equal(t, "pii.detect", evs[0].Action)
+	assert.Equal(t, map[string]int64{"batches": 2, "card.redact": 1, "sensitive_key.redact": 1}, evs[0].Counts)
 }

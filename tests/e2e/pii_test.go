@@ -511,16 +511,20 @@ func TestPIICorpusNothingPlantedSurvives(t *testing.T) {
 		assert.Contains(t, text, "corpus", "%s: service.name passes", name)
 	}
 
-	// The default config summarises every batch with findings in the ledger, which verifies.
-	var summaries int
+	// The default config summarises the findings per service and signal over an interval,
+	// recorded at its end or at shutdown: one request per signal is one summary per signal.
+	summaries := map[string]int{}
 	for _, e := range ledgerEntries(t, filepath.Join(data, "audit")) {
 		if e.Event.Action == "pii.redact" {
-			summaries++
+			summaries[e.Event.Attributes["signal"]]++
 			assert.Equal(t, "corpus", e.Event.ResourceID)
+			assert.Equal(t, int64(1), e.Event.Counts["batches"])
 			assert.Positive(t, e.Event.Counts["card.redact"]+e.Event.Counts["email.hash"])
+			assert.NotEmpty(t, e.Event.Attributes["interval.start"])
+			assert.NotEmpty(t, e.Event.Attributes["interval.end"])
 		}
 	}
-	assert.GreaterOrEqual(t, summaries, 3, "one summary per signal at least")
+	assert.Equal(t, map[string]int{"traces": 1, "logs": 1, "metrics": 1}, summaries)
 	code, out := wardenctl(t, "audit", "verify", "--dir", filepath.Join(data, "audit"),
 		"--public-key", filepath.Join(data, "audit-signing.key.pub"))
 	assert.Equal(t, 0, code, out)
@@ -594,4 +598,44 @@ func TestPIIDefaultConfigRedactsTelemetrygen(t *testing.T) {
 		}
 	}
 	assert.Contains(t, c.Log(), "no hash key is configured", "the default warns that hashes join within the process only")
+}
+
+// TestPIISummariesFollowTheInterval sends many small requests with personal data to the default
+// config and checks that, while the collector runs, the ledger gets a summary at the end of the
+// interval that counts them all, not one entry per request.
+func TestPIISummariesFollowTheInterval(t *testing.T) {
+	c, env := startDefault(t, "pii-interval")
+	ep, data := env["WARDEN_OTLP_HTTP_ENDPOINT"], env["WARDEN_DATA_DIR"]
+	const requests = 40
+	for i := range requests {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "interval-probe")
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.Body().SetStr("refund for jane.doe@example.com")
+		lr.Attributes().PutInt("request", int64(i))
+		body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+		require.NoError(t, err)
+		postOTLP(t, ep, "/v1/logs", body)
+	}
+	Eventually(t, "log records", requests, LogCount(t, filepath.Join(data, "logs.jsonl")), 20*time.Second, c)
+
+	// The default interval is 10 s: its summary comes without a shutdown.
+	var entries, batches, hashed int64
+	deadline := time.Now().Add(30 * time.Second)
+	for batches < requests && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		entries, batches, hashed = 0, 0, 0
+		for _, e := range ledgerEntries(t, filepath.Join(data, "audit")) {
+			if e.Event.Action == "pii.redact" && e.Event.ResourceID == "interval-probe" {
+				entries++
+				batches += e.Event.Counts["batches"]
+				hashed += e.Event.Counts["email.hash"]
+			}
+		}
+	}
+	require.Equal(t, int64(requests), batches, "every request is counted in a summary before shutdown")
+	assert.Equal(t, int64(requests), hashed)
+	assert.LessOrEqual(t, entries, int64(2), "one summary per interval (two if the requests straddled an interval's end), not one per request")
+	c.Stop()
 }

@@ -23,11 +23,12 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                               metric.Meter
-	mu                                  sync.Mutex
-	registrations                       []metric.Registration
-	ProcessorPiiRedactionFindings       metric.Int64Counter
-	ProcessorPiiRedactionLedgerFailures metric.Int64Counter
+	meter                                 metric.Meter
+	mu                                    sync.Mutex
+	registrations                         []metric.Registration
+	ProcessorPiiRedactionFindings         metric.Int64Counter
+	ProcessorPiiRedactionLedgerFailures   metric.Int64Counter
+	ProcessorPiiRedactionSummariesDropped metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -67,7 +68,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorPiiRedactionLedgerFailures, err = builder.meter.Int64Counter(
 		"otelcol_processor_pii_redaction_ledger_failures",
-		metric.WithDescription("Batch summaries that could not be recorded in the audit ledger. [Alpha]"),
+		metric.WithDescription("Summaries the audit ledger refused, counted at every attempt; they are kept and tried again at the next summary interval. [Alpha]"),
+		metric.WithUnit("{summary}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorPiiRedactionSummariesDropped, err = builder.meter.Int64Counter(
+		"otelcol_processor_pii_redaction_summaries_dropped",
+		metric.WithDescription("Summaries given up after the audit ledger refused them at every retry, or at shutdown; their findings are still counted in findings. [Alpha]"),
 		metric.WithUnit("{summary}"),
 	)
 	errs = errors.Join(errs, err)

@@ -40,7 +40,7 @@ func AssertEqualProcessorPiiRedactionFindings(t *testing.T, tt *componenttest.Te
 func AssertEqualProcessorPiiRedactionLedgerFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_pii_redaction_ledger_failures",
-		Description: "Batch summaries that could not be recorded in the audit ledger. [Alpha]",
+		Description: "Summaries the audit ledger refused, counted at every attempt; they are kept and tried again at the next summary interval. [Alpha]",
 		Unit:        "{summary}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -49,6 +49,22 @@ func AssertEqualProcessorPiiRedactionLedgerFailures(t *testing.T, tt *componentt
 		},
 	}
 	got, err := tt.GetMetric("otelcol_processor_pii_redaction_ledger_failures")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualProcessorPiiRedactionSummariesDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_processor_pii_redaction_summaries_dropped",
+		Description: "Summaries given up after the audit ledger refused them at every retry, or at shutdown; their findings are still counted in findings. [Alpha]",
+		Unit:        "{summary}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_processor_pii_redaction_summaries_dropped")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

@@ -21,10 +21,14 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ProcessorPiiRedactionFindings.Add(context.Background(), 1)
 	tb.ProcessorPiiRedactionLedgerFailures.Add(context.Background(), 1)
+	tb.ProcessorPiiRedactionSummariesDropped.Add(context.Background(), 1)
 	AssertEqualProcessorPiiRedactionFindings(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorPiiRedactionLedgerFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorPiiRedactionSummariesDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

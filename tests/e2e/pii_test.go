@@ -526,7 +526,7 @@ func TestPIICorpusNothingPlantedSurvives(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{"traces": 1, "logs": 1, "metrics": 1}, summaries)
 	code, out := wardenctl(t, "audit", "verify", "--dir", filepath.Join(data, "audit"),
-		"--public-key", filepath.Join(data, "audit-signing.key.pub"))
+		"--public-key", filepath.Join(data+".keys", "audit-signing.key.pub"))
 	assert.Equal(t, 0, code, out)
 }
 

@@ -23,7 +23,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_
 TEST_FLAGS ?= -race -timeout 20m
 E2E_FLAGS  ?= -timeout 40m
 
-.PHONY: build run test unit-test e2e bench bench-pipeline generate lint fmt verify-manifest tools clean validate
+.PHONY: build run test unit-test e2e bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
 
 ## tools: build the pinned tools into .tools/
 tools: $(OCB) $(MDATAGEN) $(TELEMETRYGEN) $(LOCALKMS)
@@ -70,6 +70,16 @@ validate: $(COLLECTOR)
 ## bench: benchmarks, side by side with the contrib components they replace
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: every fuzzer for FUZZTIME each (make test runs only their seed corpora)
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v -e '^./_build/' -e '^./tools/' | xargs -n1 dirname | sort -u); do \
+		for fz in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$pkg $$fz"; \
+			$(GO) test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+		done; \
+	done
 
 ## bench-pipeline: the built collector under a fixed OTLP/HTTP logs load, bare (otlp -> batch -> file)
 ## against the default config, side by side (a few minutes; WARDEN_BENCH_BIN, WARDEN_BENCH_CONFIG,

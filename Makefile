@@ -89,8 +89,8 @@ bench-pipeline: build
 
 ## generate: regenerate mdatagen output for every component
 generate: $(MDATAGEN)
-	PATH=$(TOOLS):$$PATH $(GO) generate ./processor/... ./exporter/... ./extension/...
-	gofmt -w processor exporter extension
+	PATH=$(TOOLS):$$PATH $(GO) generate ./processor/... ./exporter/... ./extension/... ./receiver/...
+	gofmt -w processor exporter extension receiver
 
 ## verify-manifest: the manifest resolves and compiles with our replaces (no binary kept)
 verify-manifest: $(OCB)

@@ -86,12 +86,10 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 	l.witnesses = newWitnesses(j.Dir(), l.logger, l.tb)
 	if wcfg := l.cfg.Checkpoint.Witness.Postgres.Get(); l.cfg.Checkpoint.Witness.Postgres.HasValue() && wcfg != nil {
 		p := &pgWitnessPublisher{cfg: *wcfg}
-		w, err := l.witnesses.add(witnessPostgresName, p.publish)
-		if err != nil {
+		if _, err := l.witnesses.add(witnessPostgresName, p.publish, sinkWitnessPostgres, p.close); err != nil {
 			_ = j.Close()
 			return err
 		}
-		w.closer = p.close
 	}
 	l.stopCh, l.writerDone = make(chan struct{}), make(chan struct{})
 	l.sealed = make(chan *sealedBatch, 2)

@@ -76,11 +76,11 @@ type witness struct {
 	// not delivered yet.
 	offset  int64
 	pending []ledger.Checkpoint
-	notify    chan struct{}
-	stopCh    chan struct{}
-	done      chan struct{}
-	ctx       context.Context
-	cancel    context.CancelFunc
+	notify  chan struct{}
+	stopCh  chan struct{}
+	done    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
 	// closer releases what publish holds (a connection pool) once the witness stops.
 	closer func()
 }
@@ -93,18 +93,18 @@ func (l *ledgerExtension) RegisterWitness(name string, publish WitnessFunc) (fun
 	if !running || l.witnesses == nil {
 		return nil, ErrClosed
 	}
-	w, err := l.witnesses.add("pipeline-"+name, publish)
+	w, err := l.witnesses.add("pipeline-"+name, publish, sinkWitnessPipeline, nil)
 	if err != nil {
 		return nil, err
 	}
-	w.sink = sinkWitnessPipeline
 	w.poke()
 	return func(ctx context.Context) { l.witnesses.remove(w, ctx) }, nil
 }
 
-func (ws *witnesses) add(name string, publish WitnessFunc) (*witness, error) {
+// add starts delivering to publish under name; closer (optional) runs when it stops.
+func (ws *witnesses) add(name string, publish WitnessFunc, sink metric.AddOption, closer func()) (*witness, error) {
 	file := witnessCursorPrefix + witnessNameChars.ReplaceAllString(name, "_") + ".seq"
-	w := &witness{name: name, publish: publish, sink: sinkWitnessPostgres, cursor: filepath.Join(ws.dir, file),
+	w := &witness{name: name, publish: publish, sink: sink, closer: closer, cursor: filepath.Join(ws.dir, file),
 		notify: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{})}
 	w.delivered, _ = readUint(w.cursor)
 	w.ctx, w.cancel = context.WithCancel(context.Background())

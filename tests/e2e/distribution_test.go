@@ -97,6 +97,8 @@ func TestComponentsListed(t *testing.T) {
 		"health_check", "pprof", "zpages", "file_storage", "basicauth", "bearertokenauth",
 		// connectors
 		"forward",
+		// Warden's own
+		"pii_redaction", "audit", "audit_ledger", "audit_checkpoints",
 	} {
 		assert.Contains(t, out, "- name: "+want+"\n", "component %s", want)
 	}

@@ -1,6 +1,7 @@
 package walk
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -38,12 +39,14 @@ const (
 	LevelSpanEvent
 	LevelSpanLink
 	LevelLogRecord
+	// LevelMetric is a metric itself: its description and its metadata map.
+	LevelMetric
 	LevelDataPoint
 	LevelExemplar
 	numLevels
 )
 
-var levelNames = [numLevels]string{"resource", "scope", "span", "span_event", "span_link", "log_record", "datapoint", "exemplar"}
+var levelNames = [numLevels]string{"resource", "scope", "span", "span_event", "span_link", "log_record", "metric", "datapoint", "exemplar"}
 
 func (l Level) String() string {
 	if l < numLevels {
@@ -65,6 +68,20 @@ func ParseLevel(s string) (Level, bool) {
 // LevelNames lists the valid level names, for error messages and docs.
 func LevelNames() []string { return append([]string(nil), levelNames[:]...) }
 
+// ParseLevels returns the set of the levels named; an unknown name is an error that names it
+// and lists the valid ones. No names make the empty set.
+func ParseLevels(names []string) (LevelSet, error) {
+	var s LevelSet
+	for _, n := range names {
+		l, ok := ParseLevel(n)
+		if !ok {
+			return 0, fmt.Errorf("unknown level %q (want %s)", n, strings.Join(levelNames[:], ", "))
+		}
+		s |= 1 << l
+	}
+	return s, nil
+}
+
 // Field is the part of an element that holds a value.
 type Field uint8
 
@@ -73,14 +90,20 @@ const (
 	FieldAttribute Field = iota
 	// FieldBody is a log record body (or a value nested inside it).
 	FieldBody
-	// FieldName is a span or span event name.
+	// FieldName is a span, span event or instrumentation scope name.
 	FieldName
 	// FieldStatusMessage is a span status message.
 	FieldStatusMessage
+	// FieldEventName is a log record's event name.
+	FieldEventName
+	// FieldVersion is an instrumentation scope version.
+	FieldVersion
+	// FieldDescription is a metric description.
+	FieldDescription
 	numFields
 )
 
-var fieldNames = [numFields]string{"attribute", "body", "name", "status_message"}
+var fieldNames = [numFields]string{"attribute", "body", "name", "status_message", "event_name", "version", "description"}
 
 func (f Field) String() string {
 	if f < numFields {
@@ -141,11 +164,15 @@ type Location struct {
 	Field  Field
 	// Resource is the resource of the visited item, e.g. to read service.name.
 	Resource pcommon.Resource
-	path     []PathElem
+	// Pattern is, in a selection walk, the index (in the order given to CompileSelector) of
+	// the pattern that selected the value; the lowest one when several match. It means
+	// nothing in a string walk.
+	Pattern int
+	path    []PathElem
 }
 
 // Depth is the number of path elements: 1 for a top-level attribute, 0 for a name, a status
-// message or a body root.
+// message or a body root, n for the body path body.k1...kn.
 func (l *Location) Depth() int { return len(l.path) }
 
 // At returns path element i (0 is the top-level attribute key).
@@ -199,4 +226,61 @@ func ServiceName(res pcommon.Resource) string {
 		return v.AsString()
 	}
 	return ""
+}
+
+// AppendPath appends the value's field path, as a selector Pattern names it, to dst: the
+// attribute key for an attribute (`http.request.header.authorization`), `body` and its path
+// for a log body (`body`, `body.user.card`, `body["e.mail"]`), or the field's name for the
+// other fields (`name`, `event_name`, ...). Deeper steps of a string walk follow the same
+// rules (`.key`, `["key"]`, `[index]`). It allocates nothing when dst has room, so it can
+// serve per value, e.g. as associated data that binds a ciphertext to its field.
+func (l *Location) AppendPath(dst []byte) []byte {
+	path := l.path
+	switch l.Field {
+	case FieldAttribute:
+		if len(path) == 0 {
+			return dst
+		}
+		dst = append(dst, path[0].Key...)
+		path = path[1:]
+	default:
+		dst = append(dst, l.Field.String()...)
+	}
+	for _, p := range path {
+		dst = appendStep(dst, p)
+	}
+	return dst
+}
+
+// appendStep renders one path step as body paths spell it: .key when the key is plain,
+// ["key"] when it holds characters that the path syntax uses, [index] for a slice element.
+func appendStep(dst []byte, p PathElem) []byte {
+	if p.IsIndex {
+		dst = append(dst, '[')
+		dst = strconv.AppendInt(dst, int64(p.Index), 10)
+		return append(dst, ']')
+	}
+	if plainStep(p.Key) {
+		dst = append(dst, '.')
+		return append(dst, p.Key...)
+	}
+	dst = append(dst, '[')
+	dst = strconv.AppendQuote(dst, p.Key)
+	return append(dst, ']')
+}
+
+// plainStep reports whether a body path can spell key after a dot.
+func plainStep(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case c == '.' || c == '[' || c == ']' || c == '"' || c == '*' || c == '\\':
+			return false
+		case c <= ' ' || c >= 0x7f:
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,8 @@
 package walk
 
 import (
-	"strconv"
+	"context"
+	"errors"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -9,34 +10,28 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// Op is what a Visitor wants done with the value it was shown.
+// Op is what a visitor decided about what it was shown.
 type Op uint8
 
 const (
-	// Keep leaves the value as it is.
+	// Keep leaves the value or element as it is.
 	Keep Op = iota
-	// Replace sets the value to the returned string (a number visited as text becomes a string).
+	// Replace says the value changed: a string Visitor's value is set to the string it
+	// returned (a number visited as text becomes a string); a ValueVisitor or an
+	// ElementVisitor has changed it in place, and Replace then acts like Keep.
 	Replace
-	// Delete removes the attribute, map entry or slice element. For a name, a status message or
-	// a body root, which cannot be removed, it empties the value.
+	// Delete removes the attribute, map entry or slice element; a name, a status message or
+	// a body root, which cannot be removed, is emptied. From an ElementVisitor it drops the
+	// span, log record or data point.
 	Delete
 )
 
-// Visitor is shown each selected string value.
-type Visitor interface {
-	// VisitString returns Keep, Replace with the new value, or Delete. loc and value are only
-	// valid during the call.
-	VisitString(loc *Location, value string) (Op, string)
-}
-
-// VisitorFunc adapts a function to the Visitor interface.
-type VisitorFunc func(loc *Location, value string) (Op, string)
-
-// VisitString calls f.
-func (f VisitorFunc) VisitString(loc *Location, value string) (Op, string) { return f(loc, value) }
-
-// Walker walks pdata and shows the selected values to its Visitor. The zero Levels and
-// Fields select nothing; use AllLevels and AllFields to see everything.
+// Walker walks pdata. Its exported fields configure the string walk (Traces, Logs, Metrics,
+// and the Walk methods when Visitor is set); the zero Levels and Fields select nothing, use
+// AllLevels and AllFields to see everything. Selection walks (Select...) and element walks
+// (EachSpan, EachLogRecord, EachDataPoint) need only a zero Walker.
+//
+// A Walker reuses its buffers: keep one per goroutine (or in a sync.Pool).
 type Walker struct {
 	Visitor Visitor
 	Levels  LevelSet
@@ -45,10 +40,20 @@ type Walker struct {
 	// becomes a string.
 	Numbers bool
 	// SkipResource, when set, is asked once per resource; true skips the resource and
-	// everything under it (e.g. services that are allow-listed).
+	// everything under it (e.g. services that are allow-listed), in every kind of walk.
 	SkipResource func(pcommon.Resource) bool
 
+	// The current walk's parts, set by begin and cleared by end.
+	ctx      context.Context
+	strs     bool // the string Visitor takes part
+	sel      *Selector
+	values   ValueVisitor
+	elements ElementVisitor
+	// visit has the levels whose fields or attributes anything in this walk looks at.
+	visit LevelSet
+
 	loc    Location
+	elem   Element
 	del    []int
 	numBuf [32]byte
 }
@@ -58,259 +63,166 @@ func New(v Visitor) *Walker {
 	return &Walker{Visitor: v, Levels: AllLevels, Fields: AllFields}
 }
 
-// Traces walks resource, scope, span, span event and span link attributes, span and event
-// names and span status messages.
+// Pass is what a Walk method does besides the Walker's own string walk.
+type Pass struct {
+	// Selector selects values for Values; both or neither.
+	Selector *Selector
+	// Values is shown each selected value.
+	Values ValueVisitor
+	// Elements is shown each span, log record or data point, after everything else in the
+	// walk has seen it.
+	Elements ElementVisitor
+}
+
+var errSelectorWithoutVisitor = errors.New("walk: a Selector needs a ValueVisitor (and a ValueVisitor a Selector)")
+
+func (w *Walker) begin(ctx context.Context, sig Signal, strs bool, p Pass) error {
+	if (p.Selector == nil) != (p.Values == nil) {
+		return errSelectorWithoutVisitor
+	}
+	w.ctx, w.strs = ctx, strs && w.Visitor != nil
+	w.sel, w.values, w.elements = p.Selector, p.Values, p.Elements
+	w.visit = 0
+	if w.strs && w.Fields != 0 {
+		w.visit = w.Levels
+	}
+	if w.sel != nil {
+		w.visit |= w.sel.attrLevels
+		if w.sel.body != nil {
+			w.visit |= Levels(LevelLogRecord)
+		}
+	}
+	w.loc = Location{Signal: sig, path: w.loc.path[:0]}
+	w.elem = Element{Signal: sig}
+	w.del = w.del[:0]
+	return nil
+}
+
+// end drops the references to the walked data and the visitors.
+func (w *Walker) end() {
+	w.ctx, w.sel, w.values, w.elements = nil, nil, nil, nil
+	w.loc.Resource = pcommon.Resource{}
+	w.elem = Element{}
+}
+
+// Traces walks resource, scope, span, span event and span link attributes, scope names and
+// versions, span and event names and span status messages.
 func (w *Walker) Traces(td ptrace.Traces) {
-	w.loc.Signal = SignalTraces
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		if w.SkipResource != nil && w.SkipResource(rs.Resource()) {
-			continue
-		}
-		w.resource(rs.Resource())
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			ss := sss.At(j)
-			w.attributes(LevelScope, ss.Scope().Attributes())
-			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				w.span(spans.At(k))
-			}
-		}
-	}
-	w.loc.Resource = pcommon.Resource{}
+	_ = w.walkTraces(context.Background(), td, true, Pass{})
 }
 
-func (w *Walker) span(span ptrace.Span) {
-	w.attributes(LevelSpan, span.Attributes())
-	if w.wants(LevelSpan, FieldName) {
-		if s, ok := w.visitRoot(LevelSpan, FieldName, span.Name()); ok {
-			span.SetName(s)
-		}
-	}
-	if w.wants(LevelSpan, FieldStatusMessage) && span.Status().Message() != "" {
-		if s, ok := w.visitRoot(LevelSpan, FieldStatusMessage, span.Status().Message()); ok {
-			span.Status().SetMessage(s)
-		}
-	}
-	events := span.Events()
-	for i := 0; i < events.Len(); i++ {
-		ev := events.At(i)
-		w.attributes(LevelSpanEvent, ev.Attributes())
-		if w.wants(LevelSpanEvent, FieldName) {
-			if s, ok := w.visitRoot(LevelSpanEvent, FieldName, ev.Name()); ok {
-				ev.SetName(s)
-			}
-		}
-	}
-	links := span.Links()
-	for i := 0; i < links.Len(); i++ {
-		w.attributes(LevelSpanLink, links.At(i).Attributes())
-	}
-}
-
-// Logs walks resource, scope and log record attributes and log bodies.
+// Logs walks resource, scope and log record attributes, scope names and versions, log
+// bodies and event names.
 func (w *Walker) Logs(ld plog.Logs) {
-	w.loc.Signal = SignalLogs
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		if w.SkipResource != nil && w.SkipResource(rl.Resource()) {
-			continue
-		}
-		w.resource(rl.Resource())
-		sls := rl.ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			sl := sls.At(j)
-			w.attributes(LevelScope, sl.Scope().Attributes())
-			lrs := sl.LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				w.attributes(LevelLogRecord, lr.Attributes())
-				if w.wants(LevelLogRecord, FieldBody) {
-					w.loc.Level, w.loc.Field = LevelLogRecord, FieldBody
-					if w.value(lr.Body()) {
-						pcommon.NewValueEmpty().CopyTo(lr.Body())
-					}
-				}
-			}
-		}
-	}
-	w.loc.Resource = pcommon.Resource{}
+	_ = w.walkLogs(context.Background(), ld, true, Pass{})
 }
 
-// Metrics walks resource, scope, data point and exemplar attributes of every metric type.
+// Metrics walks resource, scope, metric metadata, data point and exemplar attributes of every
+// metric type, scope names and versions, and metric descriptions.
 func (w *Walker) Metrics(md pmetric.Metrics) {
-	w.loc.Signal = SignalMetrics
-	rms := md.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		rm := rms.At(i)
-		if w.SkipResource != nil && w.SkipResource(rm.Resource()) {
-			continue
-		}
-		w.resource(rm.Resource())
-		sms := rm.ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			sm := sms.At(j)
-			w.attributes(LevelScope, sm.Scope().Attributes())
-			ms := sm.Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				w.metric(ms.At(k))
-			}
-		}
-	}
-	w.loc.Resource = pcommon.Resource{}
+	_ = w.walkMetrics(context.Background(), md, true, Pass{})
 }
 
-func (w *Walker) metric(m pmetric.Metric) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		w.numberPoints(m.Gauge().DataPoints())
-	case pmetric.MetricTypeSum:
-		w.numberPoints(m.Sum().DataPoints())
-	case pmetric.MetricTypeHistogram:
-		dps := m.Histogram().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			w.attributes(LevelDataPoint, dps.At(i).Attributes())
-			w.exemplars(dps.At(i).Exemplars())
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		dps := m.ExponentialHistogram().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			w.attributes(LevelDataPoint, dps.At(i).Attributes())
-			w.exemplars(dps.At(i).Exemplars())
-		}
-	case pmetric.MetricTypeSummary:
-		dps := m.Summary().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			w.attributes(LevelDataPoint, dps.At(i).Attributes())
-		}
-	}
+// WalkTraces does, in one pass over td, the Walker's string walk (when it has a Visitor) and
+// what p asks for. For each span: the selected values, then the strings, then the element
+// hook. The first error stops the walk and is returned, as an *Error.
+func (w *Walker) WalkTraces(ctx context.Context, td ptrace.Traces, p Pass) error {
+	return w.walkTraces(ctx, td, true, p)
 }
 
-func (w *Walker) numberPoints(dps pmetric.NumberDataPointSlice) {
-	for i := 0; i < dps.Len(); i++ {
-		w.attributes(LevelDataPoint, dps.At(i).Attributes())
-		w.exemplars(dps.At(i).Exemplars())
-	}
+// WalkLogs is WalkTraces for logs.
+func (w *Walker) WalkLogs(ctx context.Context, ld plog.Logs, p Pass) error {
+	return w.walkLogs(ctx, ld, true, p)
 }
 
-func (w *Walker) exemplars(es pmetric.ExemplarSlice) {
-	for i := 0; i < es.Len(); i++ {
-		w.attributes(LevelExemplar, es.At(i).FilteredAttributes())
-	}
+// WalkMetrics is WalkTraces for metrics.
+func (w *Walker) WalkMetrics(ctx context.Context, md pmetric.Metrics, p Pass) error {
+	return w.walkMetrics(ctx, md, true, p)
 }
 
-func (w *Walker) resource(res pcommon.Resource) {
+func (w *Walker) resource(res pcommon.Resource) error {
 	w.loc.Resource = res
-	w.attributes(LevelResource, res.Attributes())
-}
-
-func (w *Walker) wants(l Level, f Field) bool { return w.Levels.Has(l) && w.Fields.Has(f) }
-
-func (w *Walker) attributes(l Level, m pcommon.Map) {
-	if !w.wants(l, FieldAttribute) || m.Len() == 0 {
-		return
+	w.elem.Resource = res
+	if !w.visit.Has(LevelResource) {
+		return nil
 	}
-	w.loc.Level, w.loc.Field = l, FieldAttribute
-	w.mapEntries(m)
+	return w.attrs(LevelResource, res.Attributes())
 }
 
-// visitRoot shows a name or status message; it returns the new value when it changed.
-func (w *Walker) visitRoot(l Level, f Field, s string) (string, bool) {
-	w.loc.Level, w.loc.Field = l, f
-	switch op, ns := w.Visitor.VisitString(&w.loc, s); op {
-	case Replace:
-		return ns, true
-	case Delete:
-		return "", true
+func (w *Walker) scope(sc pcommon.InstrumentationScope) error {
+	w.elem.Scope = sc
+	if !w.visit.Has(LevelScope) {
+		return nil
 	}
-	return "", false
-}
-
-// mapEntries walks the entries of m at the current location and removes the ones whose
-// visit asked for deletion, in one pass after the walk (pdata maps cannot shrink mid-range).
-func (w *Walker) mapEntries(m pcommon.Map) {
-	base := len(w.del)
-	i := 0
-	for k, v := range m.All() {
-		w.loc.path = append(w.loc.path, PathElem{Key: k})
-		if w.value(v) {
-			w.del = append(w.del, i)
+	if err := w.attrs(LevelScope, sc.Attributes()); err != nil {
+		return err
+	}
+	if w.wants(LevelScope, FieldName) && sc.Name() != "" {
+		if s, ok := w.visitRoot(LevelScope, FieldName, sc.Name()); ok {
+			sc.SetName(s)
 		}
-		w.loc.path = w.loc.path[:len(w.loc.path)-1]
-		i++
 	}
-	if len(w.del) == base {
-		return
-	}
-	pending, idx := w.del[base:], 0
-	m.RemoveIf(func(string, pcommon.Value) bool {
-		drop := len(pending) > 0 && pending[0] == idx
-		if drop {
-			pending = pending[1:]
+	if w.wants(LevelScope, FieldVersion) && sc.Version() != "" {
+		if s, ok := w.visitRoot(LevelScope, FieldVersion, sc.Version()); ok {
+			sc.SetVersion(s)
 		}
-		idx++
-		return drop
-	})
+	}
+	return nil
+}
+
+// wants reports whether the string walk looks at field f of level l.
+func (w *Walker) wants(l Level, f Field) bool { return w.strs && w.Levels.Has(l) && w.Fields.Has(f) }
+
+// attrs walks one attribute map: first the selected values, then the strings.
+func (w *Walker) attrs(l Level, m pcommon.Map) error {
+	if m.Len() == 0 {
+		return nil
+	}
+	if w.sel != nil && w.sel.attrLevels.Has(l) {
+		if err := w.selectAttrs(l, m); err != nil {
+			return err
+		}
+	}
+	if w.wants(l, FieldAttribute) {
+		w.loc.Level, w.loc.Field = l, FieldAttribute
+		w.mapEntries(m)
+	}
+	return nil
+}
+
+// element shows the element set in w.elem to the element hook; when the hook drops it, its
+// index i is queued for removal.
+func (w *Walker) element(l Level, i int) error {
+	w.elem.Level = l
+	op, err := w.elements.VisitElement(w.ctx, &w.elem)
+	if err != nil {
+		return elementError(&w.elem, err)
+	}
+	if op == Delete {
+		w.del = append(w.del, i)
+	}
+	return nil
+}
+
+// dropper answers RemoveIf for the pending indexes (ascending) of the elements to remove.
+type dropper struct {
+	pending []int
+	idx     int
+}
+
+// pending takes the indexes queued since base off the queue, to remove them with RemoveIf:
+// a pdata slice or map cannot shrink while it is being ranged over.
+func (w *Walker) pending(base int) dropper {
+	d := dropper{pending: w.del[base:]}
 	w.del = w.del[:base]
+	return d
 }
 
-func (w *Walker) sliceElems(s pcommon.Slice) {
-	base := len(w.del)
-	for i := 0; i < s.Len(); i++ {
-		w.loc.path = append(w.loc.path, PathElem{Index: i, IsIndex: true})
-		if w.value(s.At(i)) {
-			w.del = append(w.del, i)
-		}
-		w.loc.path = w.loc.path[:len(w.loc.path)-1]
+func (d *dropper) drop() bool {
+	drop := len(d.pending) > 0 && d.pending[0] == d.idx
+	if drop {
+		d.pending = d.pending[1:]
 	}
-	if len(w.del) == base {
-		return
-	}
-	pending, idx := w.del[base:], 0
-	s.RemoveIf(func(pcommon.Value) bool {
-		drop := len(pending) > 0 && pending[0] == idx
-		if drop {
-			pending = pending[1:]
-		}
-		idx++
-		return drop
-	})
-	w.del = w.del[:base]
-}
-
-// value shows v (or walks into it) and reports whether it is to be deleted.
-func (w *Walker) value(v pcommon.Value) bool {
-	var s string
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		s = v.Str()
-	case pcommon.ValueTypeMap:
-		w.mapEntries(v.Map())
-		return false
-	case pcommon.ValueTypeSlice:
-		w.sliceElems(v.Slice())
-		return false
-	case pcommon.ValueTypeInt:
-		if !w.Numbers {
-			return false
-		}
-		s = bytesView(strconv.AppendInt(w.numBuf[:0], v.Int(), 10))
-	case pcommon.ValueTypeDouble:
-		if !w.Numbers {
-			return false
-		}
-		s = bytesView(strconv.AppendFloat(w.numBuf[:0], v.Double(), 'f', -1, 64))
-	default:
-		return false
-	}
-	switch op, ns := w.Visitor.VisitString(&w.loc, s); op {
-	case Replace:
-		v.SetStr(ns)
-	case Delete:
-		return true
-	}
-	return false
+	d.idx++
+	return drop
 }

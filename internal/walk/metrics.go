@@ -188,10 +188,8 @@ func (w *Walker) summaryPoints(dps pmetric.SummaryDataPointSlice) (emptied bool,
 	n := dps.Len()
 	for i := 0; i < n; i++ {
 		dp := dps.At(i)
-		if w.visit.Has(LevelDataPoint) {
-			if err := w.attrs(LevelDataPoint, dp.Attributes()); err != nil {
-				return false, err
-			}
+		if err := w.attrs(LevelDataPoint, dp.Attributes()); err != nil {
+			return false, err
 		}
 		if w.elements != nil {
 			w.elem.SummaryDataPoint, w.elem.Attributes = dp, dp.Attributes()
@@ -210,16 +208,15 @@ func (w *Walker) summaryPoints(dps pmetric.SummaryDataPointSlice) (emptied bool,
 
 // pointAttrs walks a data point's attributes and its exemplars' filtered attributes.
 func (w *Walker) pointAttrs(attrs pcommon.Map, es pmetric.ExemplarSlice) error {
-	if w.visit.Has(LevelDataPoint) {
-		if err := w.attrs(LevelDataPoint, attrs); err != nil {
-			return err
-		}
+	if err := w.attrs(LevelDataPoint, attrs); err != nil {
+		return err
 	}
-	if w.visit.Has(LevelExemplar) {
-		for i := 0; i < es.Len(); i++ {
-			if err := w.attrs(LevelExemplar, es.At(i).FilteredAttributes()); err != nil {
-				return err
-			}
+	if es.Len() == 0 || !w.visit.Has(LevelExemplar) {
+		return nil
+	}
+	for i := 0; i < es.Len(); i++ {
+		if err := w.attrs(LevelExemplar, es.At(i).FilteredAttributes()); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -174,7 +174,14 @@ func newGlob(parts []string, pattern int) glob {
 }
 
 func (g *glob) match(s string) bool {
-	if len(s) < g.minLen || !strings.HasPrefix(s, g.prefix) || !strings.HasSuffix(s, g.suffix) {
+	if len(s) < g.minLen {
+		return false
+	}
+	// Most keys fail on their first or last byte: test it before comparing the rest.
+	if p := g.prefix; p != "" && (s[0] != p[0] || s[:len(p)] != p) {
+		return false
+	}
+	if x := g.suffix; x != "" && (s[len(s)-1] != x[len(x)-1] || s[len(s)-len(x):] != x) {
 		return false
 	}
 	s = s[len(g.prefix) : len(s)-len(g.suffix)]

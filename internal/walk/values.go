@@ -52,6 +52,9 @@ func (w *Walker) SelectMetrics(ctx context.Context, md pmetric.Metrics, sel *Sel
 // the level, each exact key is looked up with Map.Get and the map is not gone through at all
 // unless the key is there; with globs every top-level key is matched once.
 func (w *Walker) selectAttrs(l Level, m pcommon.Map) error {
+	if m.Len() == 0 {
+		return nil
+	}
 	lk := &w.sel.levels[l]
 	w.loc.Level, w.loc.Field = l, FieldAttribute
 	if len(lk.globs) > 0 {

@@ -49,8 +49,10 @@ type Walker struct {
 	sel      *Selector
 	values   ValueVisitor
 	elements ElementVisitor
-	// visit has the levels whose fields or attributes anything in this walk looks at.
-	visit LevelSet
+	// visit has the levels whose fields or attributes anything in this walk looks at;
+	// selAttrs those whose attributes the selector looks at, strAttrs those whose attributes
+	// the string walk looks at.
+	visit, selAttrs, strAttrs LevelSet
 
 	loc    Location
 	elem   Element
@@ -82,11 +84,15 @@ func (w *Walker) begin(ctx context.Context, sig Signal, strs bool, p Pass) error
 	}
 	w.ctx, w.strs = ctx, strs && w.Visitor != nil
 	w.sel, w.values, w.elements = p.Selector, p.Values, p.Elements
-	w.visit = 0
+	w.visit, w.selAttrs, w.strAttrs = 0, 0, 0
 	if w.strs && w.Fields != 0 {
 		w.visit = w.Levels
+		if w.Fields.Has(FieldAttribute) {
+			w.strAttrs = w.Levels
+		}
 	}
 	if w.sel != nil {
+		w.selAttrs = w.sel.attrLevels
 		w.visit |= w.sel.attrLevels
 		if w.sel.body != nil {
 			w.visit |= Levels(LevelLogRecord)
@@ -175,15 +181,12 @@ func (w *Walker) wants(l Level, f Field) bool { return w.strs && w.Levels.Has(l)
 
 // attrs walks one attribute map: first the selected values, then the strings.
 func (w *Walker) attrs(l Level, m pcommon.Map) error {
-	if m.Len() == 0 {
-		return nil
-	}
-	if w.sel != nil && w.sel.attrLevels.Has(l) {
+	if w.selAttrs.Has(l) {
 		if err := w.selectAttrs(l, m); err != nil {
 			return err
 		}
 	}
-	if w.wants(l, FieldAttribute) {
+	if w.strAttrs.Has(l) && m.Len() > 0 {
 		w.loc.Level, w.loc.Field = l, FieldAttribute
 		w.mapEntries(m)
 	}

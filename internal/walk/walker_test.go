@@ -44,7 +44,10 @@ func buildTraces() ptrace.Traces {
 	rs.Resource().Attributes().PutStr("service.name", "svc")
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.Scope().Attributes().PutStr("scope.attr", "s1")
+	ss.Scope().SetName("scope-name")
+	ss.Scope().SetVersion("scope-version")
 	sp := ss.Spans().AppendEmpty()
+	sp.TraceState().FromRaw("vendor=not-visited")
 	sp.SetName("span-name")
 	sp.Status().SetMessage("status-msg")
 	sp.Attributes().PutStr("a", "v-a")
@@ -68,6 +71,8 @@ func TestTracesVisitsEveryString(t *testing.T) {
 	assert.Equal(t, sorted([]string{
 		`traces/resource/attribute["service.name"]=svc`,
 		`traces/scope/attribute["scope.attr"]=s1`,
+		`traces/scope/name=scope-name`,
+		`traces/scope/version=scope-version`,
 		`traces/span/attribute["a"]=v-a`,
 		`traces/span/attribute["m"]["inner"]=v-inner`,
 		`traces/span/attribute["m"]["list"][0]=v-0`,
@@ -87,7 +92,10 @@ func TestLogsVisitsBodiesRecursively(t *testing.T) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", "svc")
 	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("scope-name")
 	lr := sl.LogRecords().AppendEmpty()
+	lr.SetEventName("v-event")
+	lr.SetSeverityText("INFO")
 	lr.Attributes().PutStr("k", "v-k")
 	body := lr.Body().SetEmptyMap()
 	body.PutStr("msg", "v-msg")
@@ -102,7 +110,9 @@ func TestLogsVisitsBodiesRecursively(t *testing.T) {
 	New(r).Logs(ld)
 	assert.Equal(t, sorted([]string{
 		`logs/resource/attribute["service.name"]=svc`,
+		`logs/scope/name=scope-name`,
 		`logs/log_record/attribute["k"]=v-k`,
+		`logs/log_record/event_name=v-event`,
 		`logs/log_record/body["msg"]=v-msg`,
 		`logs/log_record/body["user"]["emails"][0]=v-e0`,
 		`logs/log_record/body["user"]["emails"][1]["addr"]=v-e1`,
@@ -114,8 +124,14 @@ func TestMetricsVisitsEveryPointType(t *testing.T) {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetVersion("v1.2.3")
 	ms := sm.Metrics()
-	g := ms.AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
+	gm := ms.AppendEmpty()
+	gm.SetName("not.visited")
+	gm.SetUnit("ms")
+	gm.SetDescription("description")
+	gm.Metadata().PutStr("prometheus.type", "gauge")
+	g := gm.SetEmptyGauge().DataPoints().AppendEmpty()
 	g.Attributes().PutStr("k", "gauge")
 	g.Exemplars().AppendEmpty().FilteredAttributes().PutStr("k", "gauge-exemplar")
 	ms.AppendEmpty().SetEmptySum().DataPoints().AppendEmpty().Attributes().PutStr("k", "sum")
@@ -130,6 +146,9 @@ func TestMetricsVisitsEveryPointType(t *testing.T) {
 	r := &recorder{}
 	New(r).Metrics(md)
 	assert.Equal(t, sorted([]string{
+		`metrics/scope/version=v1.2.3`,
+		`metrics/metric/description=description`,
+		`metrics/metric/attribute["prometheus.type"]=gauge`,
 		`metrics/datapoint/attribute["k"]=gauge`,
 		`metrics/exemplar/attribute["k"]=gauge-exemplar`,
 		`metrics/datapoint/attribute["k"]=sum`,
@@ -171,6 +190,50 @@ func TestReplaceAndDelete(t *testing.T) {
 		"list":   []any{"keep", "NEW"},
 	}, a.AsRaw())
 	assert.Empty(t, sp.Name(), "a deleted name is emptied")
+}
+
+// Deleting a field that cannot be removed empties it; replacing sets it.
+func TestNewStringsReplaceAndDelete(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("jane@example.com")
+	sl.Scope().SetVersion("1.0")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetEventName("jane@example.com")
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetDescription("jane@example.com")
+	m.Metadata().PutStr("owner", "jane@example.com")
+
+	r := &recorder{ops: map[string]Op{"jane@example.com": Delete, "1.0": Replace}, repl: "2.0"}
+	New(r).Logs(ld)
+	New(r).Metrics(md)
+	assert.Empty(t, sl.Scope().Name())
+	assert.Equal(t, "2.0", sl.Scope().Version())
+	assert.Empty(t, lr.EventName())
+	assert.Empty(t, m.Description())
+	assert.Zero(t, m.Metadata().Len())
+}
+
+func TestNewStringsFollowFields(t *testing.T) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("scope")
+	sl.Scope().SetVersion("1.0")
+	sl.LogRecords().AppendEmpty().SetEventName("event")
+	for _, tc := range []struct {
+		fields FieldSet
+		want   []string
+	}{
+		{Fields(FieldName), []string{"logs/scope/name=scope"}},
+		{Fields(FieldVersion), []string{"logs/scope/version=1.0"}},
+		{Fields(FieldEventName), []string{"logs/log_record/event_name=event"}},
+		{Fields(FieldAttribute, FieldBody), nil},
+	} {
+		r := &recorder{}
+		(&Walker{Visitor: r, Levels: AllLevels, Fields: tc.fields}).Logs(ld)
+		assert.Equal(t, tc.want, r.seen, "%b", tc.fields)
+	}
 }
 
 func TestDeleteBodyRoot(t *testing.T) {
@@ -268,6 +331,18 @@ func TestLevelNames(t *testing.T) {
 	_, ok := ParseLevel("nope")
 	assert.False(t, ok)
 	assert.True(t, strings.Contains(Level(200).String(), "unknown"))
+
+	set, err := ParseLevels([]string{"span", "metric", "exemplar"})
+	require.NoError(t, err)
+	assert.Equal(t, Levels(LevelSpan, LevelMetric, LevelExemplar), set)
+	set, err = ParseLevels(nil)
+	require.NoError(t, err)
+	assert.Zero(t, set)
+	_, err = ParseLevels([]string{"span", "spans"})
+	require.EqualError(t, err, `unknown level "spans" (want resource, scope, span, span_event, span_link, log_record, metric, datapoint, exemplar)`)
+	for f := Field(0); f < numFields; f++ {
+		assert.NotContains(t, f.String(), "unknown")
+	}
 }
 
 func BenchmarkWalk(b *testing.B) {

@@ -213,7 +213,8 @@ type SignalsConfig struct {
 
 // ScanConfig bounds where the processor looks and how much work a value may cost.
 type ScanConfig struct {
-	// Names scans span names and span event names.
+	// Names scans span names, span event names, log record event names, instrumentation
+	// scope names and versions, and metric descriptions.
 	Names bool `mapstructure:"names"`
 	// StatusMessages scans span status messages.
 	StatusMessages bool `mapstructure:"status_messages"`

@@ -309,7 +309,7 @@ func (p *piiProcessor) newState() *state {
 		fields |= walk.Fields(walk.FieldBody)
 	}
 	if p.cfg.Scan.Names {
-		fields |= walk.Fields(walk.FieldName)
+		fields |= walk.Fields(walk.FieldName, walk.FieldEventName, walk.FieldVersion, walk.FieldDescription)
 	}
 	if p.cfg.Scan.StatusMessages {
 		fields |= walk.Fields(walk.FieldStatusMessage)

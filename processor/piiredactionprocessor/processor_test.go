@@ -390,6 +390,53 @@ func TestEveryFieldOfTraces(t *testing.T) {
 	assert.Equal(t, "[REDACTED:aws_key]", get(link.Attributes(), "peer"))
 }
 
+// namedBatches has personal data in every name-like field: a log record's event name, scope
+// names and versions of each signal, and a metric description and metadata.
+func namedBatches() (plog.Logs, pmetric.Metrics, ptrace.Traces) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("audit for jane.doe@example.com")
+	sl.Scope().SetVersion("078-05-1120")
+	sl.LogRecords().AppendEmpty().SetEventName("signup by jane.doe@example.com")
+	md := pmetric.NewMetrics()
+	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName("meter of jane.doe@example.com")
+	m := sm.Metrics().AppendEmpty()
+	m.SetName("orders.count")
+	m.SetDescription("orders placed by 078-05-1120")
+	m.Metadata().PutStr("owner", "jane.doe@example.com")
+	m.SetEmptySum().DataPoints().AppendEmpty().SetIntValue(1)
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("tracer 078-05-1120")
+	ss.Spans().AppendEmpty().SetName("lookup")
+	return ld, md, td
+}
+
+func TestEventScopeAndMetricNamesAreScanned(t *testing.T) {
+	p := newTestProcessor(t, testConfig(nil))
+	ld, md, td := namedBatches()
+	_, err := p.processLogs(context.Background(), ld)
+	require.NoError(t, err)
+	_, err = p.processMetrics(context.Background(), md)
+	require.NoError(t, err)
+	_, err = p.processTraces(context.Background(), td)
+	require.NoError(t, err)
+
+	sl := ld.ResourceLogs().At(0).ScopeLogs().At(0)
+	assert.Regexp(t, "^audit for "+hashToken+"$", sl.Scope().Name())
+	assert.Equal(t, "[REDACTED:ssn]", sl.Scope().Version())
+	assert.Regexp(t, "^signup by "+hashToken+"$", sl.LogRecords().At(0).EventName())
+	sm := md.ResourceMetrics().At(0).ScopeMetrics().At(0)
+	assert.Regexp(t, "^meter of "+hashToken+"$", sm.Scope().Name())
+	m := sm.Metrics().At(0)
+	assert.Equal(t, "orders.count", m.Name(), "metric names are not scanned")
+	assert.Equal(t, "orders placed by [REDACTED:ssn]", m.Description())
+	owner, _ := m.Metadata().Get("owner")
+	assert.Regexp(t, "^"+hashToken+"$", owner.Str(), "metric metadata is scanned like attributes")
+	assert.Equal(t, "tracer [REDACTED:ssn]", td.ResourceSpans().At(0).ScopeSpans().At(0).Scope().Name())
+}
+
 func TestNamesCanBeLeftOut(t *testing.T) {
 	p := newTestProcessor(t, testConfig(func(c *Config) { c.Scan.Names = false; c.Scan.StatusMessages = false }))
 	td := ptrace.NewTraces()
@@ -400,6 +447,24 @@ func TestNamesCanBeLeftOut(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "lookup 078-05-1120", span.Name())
 	assert.Equal(t, "078-05-1120", span.Status().Message())
+
+	ld, md, td := namedBatches()
+	wantLogs, wantMetrics, wantTraces := plog.NewLogs(), pmetric.NewMetrics(), ptrace.NewTraces()
+	ld.CopyTo(wantLogs)
+	td.CopyTo(wantTraces)
+	md.CopyTo(wantMetrics)
+	// Metadata is attributes, scanned with or without names: leave it out of the comparison.
+	md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Metadata().Clear()
+	wantMetrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Metadata().Clear()
+	_, err = p.processLogs(context.Background(), ld)
+	require.NoError(t, err)
+	_, err = p.processMetrics(context.Background(), md)
+	require.NoError(t, err)
+	_, err = p.processTraces(context.Background(), td)
+	require.NoError(t, err)
+	assert.Equal(t, wantLogs, ld)
+	assert.Equal(t, wantMetrics, md)
+	assert.Equal(t, wantTraces, td)
 }
 
 func TestEveryMetricKind(t *testing.T) {

@@ -37,3 +37,18 @@ func FuzzIsCiphertext(f *testing.F) {
 		}
 	})
 }
+
+func TestValidKeyID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"k-3f9a1c": true, "acme-7b2e90": true, "default": true, "t-0123456789abcdef": true, "A.b_c-9": true,
+		strings.Repeat("k", 64): true, strings.Repeat("k", 65): false,
+		"": false, "-k": false, ".k": false, "_k": false, "alias/warden": false,
+		"arn:aws:kms:eu-west-1:111122223333:key/x": false, "k 1": false, "ké": false,
+	} {
+		err := ValidKeyID(id)
+		assert.Equal(t, ok, err == nil, "%q: %v", id, err)
+		if ok {
+			assert.True(t, IsCiphertext(Prefix+id+":"+strings.Repeat("A", minPayload)), "IsCiphertext accepts every valid key id")
+		}
+	}
+}

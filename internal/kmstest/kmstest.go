@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,25 @@ type Server struct {
 	http   *httptest.Server
 	db     *data.Database
 	logger *logrus.Logger
+	down   atomic.Bool
+	calls  sync.Map // operation name -> *atomic.Int64
+}
+
+// SetDown makes the server drop every connection without an answer (down) or serve again: a
+// KMS outage as a client sees it, a network error.
+func (s *Server) SetDown(down bool) {
+	s.down.Store(down)
+	if down {
+		s.http.CloseClientConnections()
+	}
+}
+
+// Calls is how many requests of an operation ("GenerateDataKey", "Decrypt", ...) were served.
+func (s *Server) Calls(op string) int64 {
+	if n, ok := s.calls.Load(op); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
 }
 
 // Start runs a local-kms until the test ends. Stopping it takes about a second (LevelDB's last
@@ -131,6 +151,16 @@ func openDatabase(dir string) (db *data.Database, err error) {
 // serve is local-kms's request dispatch (its own is unexported): the operation named by
 // X-Amz-Target ("TrentService.Sign") is the handler method of that name.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.down.Load() {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	switch {
 	case r.URL.Path != "/":
 		http.Error(w, "Page not found", http.StatusNotFound)
@@ -144,6 +174,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	_, op, _ := strings.Cut(target, ".")
+	n, _ := s.calls.LoadOrStore(op, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
 	h := handler.NewRequestHandler(r, s.logger, s.db)
 	m := reflect.ValueOf(h).MethodByName(op)
 	if op == "" || !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {

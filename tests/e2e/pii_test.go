@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/otelwarden/warden/internal/fieldcrypt"
 	"github.com/otelwarden/warden/internal/walk"
 )
 
@@ -543,6 +544,7 @@ func TestPIIDefaultConfigRedactsTelemetrygen(t *testing.T) {
 		"--telemetry-attributes", `card="4111 1111 1111 1111"`,
 		"--telemetry-attributes", `payment.note="paid with 5555-5555-5555-4444"`,
 		"--telemetry-attributes", `user.password="hunter2"`,
+		"--telemetry-attributes", `client_secret="cs-7f3a9d1e"`,
 		"--telemetry-attributes", `order.id="ORD-2026-000123"`,
 		"--telemetry-attributes", `order.number="1234567812345678"`,
 	}
@@ -560,7 +562,7 @@ func TestPIIDefaultConfigRedactsTelemetrygen(t *testing.T) {
 
 	planted := []string{
 		"jane.doe@example.com", "ops.oncall@example.com", "4111 1111 1111 1111", "4111111111111111",
-		"4111-1111-1111-1111", "5555-5555-5555-4444", "hunter2", "078-05-1120", "+44 20 7946 0958",
+		"4111-1111-1111-1111", "5555-5555-5555-4444", "hunter2", "cs-7f3a9d1e", "078-05-1120", "+44 20 7946 0958",
 	}
 	for _, f := range []string{"traces.jsonl", "logs.jsonl", "metrics.jsonl"} {
 		raw, err := os.ReadFile(filepath.Join(data, f))
@@ -590,7 +592,10 @@ func TestPIIDefaultConfigRedactsTelemetrygen(t *testing.T) {
 				lr := lrs.At(k)
 				assert.Regexp(t, bodyRE, lr.Body().AsString(), "log body")
 				attrs := lr.Attributes().AsRaw()
-				assert.Equal(t, "[REDACTED:sensitive_key]", attrs["user.password"])
+				// field_encryption runs first and encrypts passwords; pii_redaction leaves the
+				// ciphertext alone and redacts the other sensitive keys.
+				assert.True(t, fieldcrypt.IsCiphertext(attrs["user.password"].(string)), "user.password: %v", attrs["user.password"])
+				assert.Equal(t, "[REDACTED:sensitive_key]", attrs["client_secret"])
 				assert.Equal(t, "[REDACTED:card]", attrs["card"])
 				assert.Equal(t, "ORD-2026-000123", attrs["order.id"])
 				assert.Equal(t, "1234567812345678", attrs["order.number"])

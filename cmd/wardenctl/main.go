@@ -24,6 +24,29 @@ Usage:
       Prints the key's fingerprint: record it where the collector cannot write.
   wardenctl keys fingerprint (--public-key FILE | --aws-kms-key-id ID [--aws-region R] [--aws-endpoint URL])
       Print a signing key's algorithm, key id, fingerprint and PEM public key.
+  wardenctl keys generate --out FILE
+      Create a field encryption keyring (0600) with one default key; never replaces a file.
+  wardenctl keys rotate --keyring FILE [--tenant T]
+      Give the tenant (or the default key) a new active key for new data; older keys still decrypt.
+  wardenctl keys shred --keyring FILE --tenant T [LEDGER]
+  wardenctl keys shred --aws-kms-key-id ID [--aws-region R] [--aws-endpoint URL]
+        [--pending-window-days 7..30] --tenant T [LEDGER]
+      Crypto-shredding: destroy the tenant's keyring keys, or schedule its KMS key's deletion
+      (default in 7 days; KMS refuses the key at once). The tenant's encrypted fields become
+      unrecoverable wherever they are stored. Prints the keys shredded.
+  wardenctl decrypt (--keyring FILE | --aws-kms-key-id ID [--aws-kms-tenant-key TENANT=ID]...
+        [--aws-region R] [--aws-endpoint URL]) [--in FILE|-] [--out FILE|-] [LEDGER]
+      Read the file exporter's OTLP JSON lines (traces, logs, metrics) and write them back with
+      every field_encryption value decrypted to its original type. Values that may not be
+      decrypted stay ciphertext and are reported on stderr by reason, key and field, never by
+      value; a summary line ends the report. --out never replaces a file. Exit status: 0 all
+      decrypted, 1 some left encrypted, 2 bad arguments or input, 4 not recorded.
+  LEDGER: --ledger-dir DIR and/or --ledger-postgres DSN [--ledger-table audit_log]
+        [--ledger-signing-key FILE] [--ledger-stream ID]
+      Record the action (telemetry.decrypt with counts by key and field; gdpr.erasure_completed
+      with the tenant and key ids) in the audit ledger, under wardenctl's own stream
+      (wardenctl-<host>-<user>; journal by default in $XDG_STATE_HOME/warden/ledger). The ledger
+      is opened first; decrypt output is released only once recorded; exit 4 if it cannot be.
   wardenctl audit verify (--dir DIR | --postgres DSN [--table audit_log] | --dir DIR --postgres DSN)
         [--key-id sha256:HEX]... [--public-key FILE]... [--state FILE] [--stream ID]...
         [--witness-file FILE]... [--witness-postgres DSN [--witness-table audit_witness]]
@@ -43,6 +66,9 @@ Usage:
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "decrypt" {
+		return decrypt(args[1:], stdout, stderr)
+	}
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -52,6 +78,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return keysSigning(args[2:], stdout, stderr)
 	case "keys fingerprint":
 		return keysFingerprint(args[2:], stdout, stderr)
+	case "keys generate":
+		return keysGenerate(args[2:], stdout, stderr)
+	case "keys rotate":
+		return keysRotate(args[2:], stdout, stderr)
+	case "keys shred":
+		return keysShred(args[2:], stdout, stderr)
 	case "audit verify":
 		return auditVerify(args[2:], stdout, stderr)
 	case "audit schema":

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // the otlp_grpc exporter compresses with gzip
@@ -87,13 +88,26 @@ type tracesBackend struct {
 	ptraceotlp.UnimplementedGRPCServer
 	mu    sync.Mutex
 	spans int
+	lines [][]byte // what it received, as the file exporter writes it
 }
 
 func (b *tracesBackend) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	line, err := (&ptrace.JSONMarshaler{}).MarshalTraces(req.Traces())
+	if err != nil {
+		return ptraceotlp.NewExportResponse(), err
+	}
 	b.mu.Lock()
 	b.spans += req.Traces().SpanCount()
+	b.lines = append(b.lines, line)
 	b.mu.Unlock()
 	return ptraceotlp.NewExportResponse(), nil
+}
+
+// writeFile writes what the backend received as OTLP JSON lines.
+func (b *tracesBackend) writeFile(t *testing.T, path string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.NoError(t, os.WriteFile(path, append(bytes.Join(b.lines, []byte("\n")), '\n'), 0o600))
 }
 
 func (b *tracesBackend) count() int {
@@ -230,4 +244,79 @@ func TestKMSLedgerExample(t *testing.T) {
 		assert.Equal(t, 1, code, out)
 		assert.Contains(t, out, "rolled back")
 	}
+}
+
+// TestFieldEncryptionKMSExample runs examples/kms as shipped against local-kms: fields of two
+// tenants reach the backend as ciphertext under their tenants' KMS keys, KMS is called once per
+// data key, wardenctl decrypt with the KMS keys restores them, and after `keys shred` schedules
+// one tenant's key for deletion, that tenant's fields stay encrypted while the other's decrypt.
+func TestFieldEncryptionKMSExample(t *testing.T) {
+	kms := kmstest.Start(t)
+	kms.Setenv(t) // for wardenctl
+	for alias, key := range map[string]string{
+		"alias/warden-fields-e2e": kms.CreateSymmetricKey(t), "alias/warden-acme-e2e": kms.CreateSymmetricKey(t),
+		"alias/warden-globex-e2e": kms.CreateSymmetricKey(t),
+	} {
+		kms.CreateAlias(t, alias, key)
+	}
+	backend, backendAddr := startTracesBackend(t)
+	dir := t.TempDir()
+	env := map[string]string{
+		"WARDEN_KMS_KEY_ID":         "alias/warden-fields-e2e",
+		"WARDEN_KMS_KEY_ACME":       "alias/warden-acme-e2e",
+		"WARDEN_KMS_KEY_GLOBEX":     "alias/warden-globex-e2e",
+		"WARDEN_KMS_ENDPOINT":       kms.Endpoint(),
+		"WARDEN_AUDIT_DIR":          filepath.Join(dir, "audit"),
+		"WARDEN_AUDIT_SIGNING_KEY":  filepath.Join(dir, "keys", "audit-signing.key"),
+		"WARDEN_UPSTREAM_ENDPOINT":  backendAddr,
+		"WARDEN_UPSTREAM_INSECURE":  "true",
+		"WARDEN_OTLP_GRPC_ENDPOINT": FreeEndpoint(t),
+		"WARDEN_OTLP_HTTP_ENDPOINT": FreeEndpoint(t),
+		"WARDEN_HEALTH_ENDPOINT":    FreeEndpoint(t),
+		"WARDEN_METRICS_PORT":       strings.TrimPrefix(FreeEndpoint(t), "127.0.0.1:"),
+	}
+	for _, kv := range kms.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	c := StartCollector(t, "kms-fields", filepath.Join(root, "examples", "kms", "config.yaml"), env)
+	for _, tenant := range []string{"acme", "globex"} {
+		Telemetrygen(t, "traces", "--otlp-endpoint", env["WARDEN_OTLP_GRPC_ENDPOINT"], "--otlp-insecure", "--rate", "0", "--traces", "5",
+			"--otlp-attributes", `tenant.id="`+tenant+`"`, "--telemetry-attributes", `user.password="pw-of-`+tenant+`"`,
+			"--telemetry-attributes", `http.request.header.authorization="Token tk-`+tenant+`"`)
+	}
+	Eventually(t, "spans at the backend", 20, backend.count, 30*time.Second, c)
+	c.Stop()
+	// Two tenants x two fields (and one service): four data keys, for twenty spans.
+	assert.Equal(t, int64(4), kms.Calls("GenerateDataKey"), "one KMS call per data key, not per span")
+
+	received := filepath.Join(dir, "received.jsonl")
+	backend.writeFile(t, received)
+	raw, err := os.ReadFile(received)
+	require.NoError(t, err)
+	for _, secret := range []string{"pw-of-acme", "pw-of-globex", "tk-acme", "tk-globex"} {
+		assert.NotContains(t, string(raw), secret)
+	}
+	decrypt := func() (int, string, string) {
+		out := filepath.Join(t.TempDir(), "clear.jsonl")
+		code, report := wardenctl(t, "decrypt", "--aws-kms-key-id", "alias/warden-fields-e2e",
+			"--aws-kms-tenant-key", "acme=alias/warden-acme-e2e", "--aws-kms-tenant-key", "globex=alias/warden-globex-e2e",
+			"--aws-endpoint", kms.Endpoint(), "--aws-region", kms.Region(), "--in", received, "--out", out)
+		clear, _ := os.ReadFile(out)
+		return code, report, string(clear)
+	}
+	code, report, clear := decrypt()
+	require.Equal(t, 0, code, report)
+	for _, secret := range []string{"pw-of-acme", "pw-of-globex", "Token tk-acme", "Token tk-globex"} {
+		assert.Equal(t, 10, strings.Count(clear, `"`+secret+`"`), "%s restored on every span", secret)
+	}
+
+	code, report = wardenctl(t, "keys", "shred", "--aws-kms-key-id", "alias/warden-acme-e2e", "--tenant", "acme",
+		"--aws-endpoint", kms.Endpoint(), "--aws-region", kms.Region(), "--ledger-dir", filepath.Join(dir, "ctl-audit"))
+	require.Equal(t, 0, code, report)
+	code, report, clear = decrypt()
+	assert.Equal(t, 1, code, report)
+	assert.Contains(t, report, "shredded")
+	assert.NotContains(t, clear, "pw-of-acme")
+	assert.Equal(t, 10, strings.Count(clear, `"pw-of-globex"`), "the other tenant still decrypts")
 }

@@ -164,11 +164,11 @@ type Location struct {
 	Field  Field
 	// Resource is the resource of the visited item, e.g. to read service.name.
 	Resource pcommon.Resource
-	// Pattern is, in a selection walk, the index (in the order given to CompileSelector) of
+	// PatternIndex is, in a selection walk, the index (in the order given to CompileSelector) of
 	// the pattern that selected the value; the lowest one when several match. It means
 	// nothing in a string walk.
-	Pattern int
-	path    []PathElem
+	PatternIndex int
+	path         []PathElem
 }
 
 // Depth is the number of path elements: 1 for a top-level attribute, 0 for a name, a status

@@ -3,7 +3,6 @@ package walk
 import (
 	"context"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -119,7 +118,10 @@ func (w *Walker) numberPoints(dps pmetric.NumberDataPointSlice) (emptied bool, e
 	n := dps.Len() // points that the hook appends (an overflow point) are not shown to it
 	for i := 0; i < n; i++ {
 		dp := dps.At(i)
-		if err := w.pointAttrs(dp.Attributes(), dp.Exemplars()); err != nil {
+		if err := w.attrs(LevelDataPoint, dp.Attributes()); err != nil {
+			return false, err
+		}
+		if err := w.exemplars(dp.Exemplars()); err != nil {
 			return false, err
 		}
 		if w.elements != nil {
@@ -142,7 +144,10 @@ func (w *Walker) histogramPoints(dps pmetric.HistogramDataPointSlice) (emptied b
 	n := dps.Len()
 	for i := 0; i < n; i++ {
 		dp := dps.At(i)
-		if err := w.pointAttrs(dp.Attributes(), dp.Exemplars()); err != nil {
+		if err := w.attrs(LevelDataPoint, dp.Attributes()); err != nil {
+			return false, err
+		}
+		if err := w.exemplars(dp.Exemplars()); err != nil {
 			return false, err
 		}
 		if w.elements != nil {
@@ -165,7 +170,10 @@ func (w *Walker) expHistogramPoints(dps pmetric.ExponentialHistogramDataPointSli
 	n := dps.Len()
 	for i := 0; i < n; i++ {
 		dp := dps.At(i)
-		if err := w.pointAttrs(dp.Attributes(), dp.Exemplars()); err != nil {
+		if err := w.attrs(LevelDataPoint, dp.Attributes()); err != nil {
+			return false, err
+		}
+		if err := w.exemplars(dp.Exemplars()); err != nil {
 			return false, err
 		}
 		if w.elements != nil {
@@ -206,12 +214,9 @@ func (w *Walker) summaryPoints(dps pmetric.SummaryDataPointSlice) (emptied bool,
 	return dps.Len() == 0, nil
 }
 
-// pointAttrs walks a data point's attributes and its exemplars' filtered attributes.
-func (w *Walker) pointAttrs(attrs pcommon.Map, es pmetric.ExemplarSlice) error {
-	if err := w.attrs(LevelDataPoint, attrs); err != nil {
-		return err
-	}
-	if es.Len() == 0 || !w.visit.Has(LevelExemplar) {
+// exemplars walks the filtered attributes of a data point's exemplars.
+func (w *Walker) exemplars(es pmetric.ExemplarSlice) error {
+	if !w.visit.Has(LevelExemplar) {
 		return nil
 	}
 	for i := 0; i < es.Len(); i++ {

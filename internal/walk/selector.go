@@ -310,7 +310,7 @@ func (lk *levelKeys) match(key string) int {
 }
 
 // Patterns returns the patterns the Selector was compiled from, in their order (the indexes
-// of Location.Pattern).
+// of Location.PatternIndex).
 func (s *Selector) Patterns() []Pattern { return append([]Pattern(nil), s.patterns...) }
 
 // Selects reports whether the selector can select anything at level l (an attribute

@@ -166,7 +166,7 @@ func (w *Walker) selectBodyMap(v pcommon.Value, n *bodyNode) error {
 
 // visitSelected shows v to the ValueVisitor and reports whether to delete it.
 func (w *Walker) visitSelected(v pcommon.Value, pattern int) (bool, error) {
-	w.loc.Pattern = pattern
+	w.loc.PatternIndex = pattern
 	op, err := w.values.VisitValue(w.ctx, &w.loc, v)
 	if err != nil {
 		return false, valueError(&w.loc, err)

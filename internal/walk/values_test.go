@@ -19,7 +19,7 @@ import (
 type valueRecorder struct{ seen []string }
 
 func (r *valueRecorder) VisitValue(_ context.Context, loc *Location, v pcommon.Value) (Op, error) {
-	r.seen = append(r.seen, fmt.Sprintf("%s#%d=%s:%s", loc, loc.Pattern, v.Type(), v.AsString()))
+	r.seen = append(r.seen, fmt.Sprintf("%s#%d=%s:%s", loc, loc.PatternIndex, v.Type(), v.AsString()))
 	return Keep, nil
 }
 

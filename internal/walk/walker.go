@@ -131,7 +131,7 @@ func (w *Walker) Metrics(md pmetric.Metrics) {
 
 // WalkTraces does, in one pass over td, the Walker's string walk (when it has a Visitor) and
 // what p asks for. For each span: the selected values, then the strings, then the element
-// hook. The first error stops the walk and is returned, as an *Error.
+// hook. A visitor's first error stops the walk and is returned, as an *Error.
 func (w *Walker) WalkTraces(ctx context.Context, td ptrace.Traces, p Pass) error {
 	return w.walkTraces(ctx, td, true, p)
 }

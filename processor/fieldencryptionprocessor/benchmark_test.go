@@ -193,4 +193,3 @@ func cpuTime(tb testing.TB) time.Duration {
 	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-

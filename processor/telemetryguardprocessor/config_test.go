@@ -1,0 +1,132 @@
+package telemetryguardprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	id := component.NewID(metadata.Type)
+	if name != "" {
+		id = component.NewIDWithName(metadata.Type, name)
+	}
+	sub, err := cm.Sub(id.String())
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, &Config{
+		Cardinality: cardinality.Config{
+			Mode:   cardinality.ModeEnforce,
+			Window: 5 * time.Minute,
+			Series: cardinality.SeriesConfig{MaxPerMetric: 2000, OverLimit: cardinality.SeriesOverflow},
+			Attributes: cardinality.AttributesConfig{
+				MaxValues: 1000, OverLimit: cardinality.ValueReplace, OverflowValue: "_OTHER",
+				Signals: []string{"metrics"},
+			},
+			Limits: cardinality.LimitsConfig{
+				MaxSeries: 1_000_000, MaxValues: 1_000_000, MaxKeys: 200_000, WhenFull: cardinality.FullOverflow,
+			},
+			TopOffenders: 10,
+		},
+		SummaryInterval: 10 * time.Second,
+	}, cfg)
+}
+
+func TestConfigFull(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	require.NoError(t, err)
+	ledger := component.MustNewID("audit_ledger")
+	assert.Equal(t, &Config{
+		Cardinality: cardinality.Config{
+			Mode:   cardinality.ModeReport,
+			Window: 10 * time.Minute,
+			Series: cardinality.SeriesConfig{MaxPerMetric: 500, OverLimit: cardinality.SeriesDrop},
+			Attributes: cardinality.AttributesConfig{
+				MaxValues: 200, OverLimit: cardinality.ValueRemoveKey, OverflowValue: "__overflow__",
+				ExemptKeys: []string{"tenant.id", "k8s.pod.name"},
+				Signals:    []string{"metrics", "traces", "logs"},
+				Keys: map[string]cardinality.KeyConfig{
+					"user.id":    {MaxValues: 50, OverLimit: cardinality.ValueReplace},
+					"http.route": {MaxValues: 300},
+				},
+			},
+			Metrics: map[string]cardinality.MetricConfig{
+				"http.server.request.duration": {
+					MaxSeries: 5000, OverLimit: cardinality.SeriesOverflow, ExemptKeys: []string{"http.route"},
+					Keys: map[string]cardinality.KeyConfig{"user.id": {MaxValues: 10}},
+				},
+				"process.runtime.info": {Exempt: true},
+			},
+			Limits: cardinality.LimitsConfig{
+				MaxSeries: 2_000_000, MaxValues: 500_000, MaxKeys: 50_000, WhenFull: cardinality.FullPass,
+			},
+			TopOffenders: 20,
+		},
+		Ledger:          &ledger,
+		SummaryInterval: 30 * time.Second,
+	}, cfg)
+}
+
+func TestConfigDisabled(t *testing.T) {
+	cfg, err := loadConfig(t, "disabled")
+	require.NoError(t, err)
+	assert.False(t, cfg.Cardinality.Enabled())
+}
+
+func TestConfigInvalidReportsEverything(t *testing.T) {
+	_, err := loadConfig(t, "invalid")
+	require.Error(t, err)
+	for _, want := range []string{
+		"cardinality: window: must be at least 1s, got 10ms",
+		"series.max_per_metric: must be at least 1, got 0",
+		"attributes.max_values: must be at least 1, got -1",
+		"attributes.overflow_value: required",
+		`attributes.exempt_keys[1]: "a" is listed twice`,
+		"attributes.exempt_keys[2]: empty",
+		`attributes.signals[1]: unknown signal "profiles" (want metrics, traces or logs)`,
+		`attributes.signals[2]: "metrics" is listed twice`,
+		"attributes.keys[user.id].max_values: must be at least 1, or 0 for the default; got -5",
+		"metrics[m1].max_series: must be at least 1, or 0 for the default; got -1",
+		"metrics[m2]: exempt: true leaves the metric unlimited; remove its other settings",
+		"limits.max_series: must be at least 1, got 0",
+		"limits.max_values: must be at least 1, got 0",
+		"limits.max_keys: must be at least 1, got 0",
+		"top_offenders: must be 0 to 100, got 1000",
+		"summary_interval: must be at least 1s, got 100ms",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestConfigRefusals(t *testing.T) {
+	_, err := loadConfig(t, "bad_mode")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown mode "observe" (want enforce, report or disabled)`)
+	_, err = loadConfig(t, "bad_over_limit")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown over_limit "truncate" (want overflow or drop)`)
+	_, err = loadConfig(t, "typo")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "seires")
+}

@@ -17,7 +17,7 @@ type counter struct {
 }
 
 func (c *counter) Start(context.Context, component.Host) error { c.starts++; return c.err }
-func (c *counter) Shutdown(context.Context) error                { c.shutdowns++; return nil }
+func (c *counter) Shutdown(context.Context) error              { c.shutdowns++; return nil }
 
 func TestOneComponentPerKeyStartedOnceShutDownByTheLast(t *testing.T) {
 	var m Map[string, *counter]

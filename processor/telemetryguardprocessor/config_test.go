@@ -13,6 +13,7 @@ import (
 
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -36,7 +37,7 @@ func TestConfigDefaults(t *testing.T) {
 	cfg, err := loadConfig(t, "")
 	require.NoError(t, err)
 	assert.Equal(t, &Config{
-		Cardinality: cardinality.Config{
+		Cardinality: CardinalityConfig{
 			Mode:   cardinality.ModeEnforce,
 			Window: 5 * time.Minute,
 			Series: cardinality.SeriesConfig{MaxPerMetric: 2000, OverLimit: cardinality.SeriesOverflow},
@@ -49,6 +50,7 @@ func TestConfigDefaults(t *testing.T) {
 			},
 			TopOffenders: 10,
 		},
+		Schema:          SchemaConfig{Mode: cardinality.ModeEnforce},
 		SummaryInterval: 10 * time.Second,
 	}, cfg)
 }
@@ -58,7 +60,7 @@ func TestConfigFull(t *testing.T) {
 	require.NoError(t, err)
 	ledger := component.MustNewID("audit_ledger")
 	assert.Equal(t, &Config{
-		Cardinality: cardinality.Config{
+		Cardinality: CardinalityConfig{
 			Mode:   cardinality.ModeReport,
 			Window: 10 * time.Minute,
 			Series: cardinality.SeriesConfig{MaxPerMetric: 500, OverLimit: cardinality.SeriesDrop},
@@ -83,6 +85,15 @@ func TestConfigFull(t *testing.T) {
 			},
 			TopOffenders: 20,
 		},
+		Schema: SchemaConfig{Mode: cardinality.ModeReport, Checks: SchemaChecks{
+			Rules: []schema.Rule{
+				{Name: "service-identity", Keys: []string{"service.name"}, Levels: []string{"resource"}, Required: true, Action: schema.ActionDropRecord},
+				{Keys: []string{"http.route"}, MaxLength: 64},
+			},
+			Files:   []string{"./rules/extra.yaml"},
+			Semconv: schema.SemconvConfig{Embedded: true},
+			Actions: schema.ActionsConfig{WrongType: schema.ActionTag},
+		}},
 		Ledger:          &ledger,
 		SummaryInterval: 30 * time.Second,
 	}, cfg)
@@ -91,29 +102,31 @@ func TestConfigFull(t *testing.T) {
 func TestConfigDisabled(t *testing.T) {
 	cfg, err := loadConfig(t, "disabled")
 	require.NoError(t, err)
-	assert.False(t, cfg.Cardinality.Enabled())
+	assert.Equal(t, cardinality.ModeDisabled, cfg.Cardinality.Mode)
 }
 
 func TestConfigInvalidReportsEverything(t *testing.T) {
 	_, err := loadConfig(t, "invalid")
 	require.Error(t, err)
 	for _, want := range []string{
-		"cardinality: window: must be at least 1s, got 10ms",
-		"series.max_per_metric: must be at least 1, got 0",
-		"attributes.max_values: must be at least 1, got -1",
-		"attributes.overflow_value: required",
-		`attributes.exempt_keys[1]: "a" is listed twice`,
-		"attributes.exempt_keys[2]: empty",
-		`attributes.signals[1]: unknown signal "profiles" (want metrics, traces or logs)`,
-		`attributes.signals[2]: "metrics" is listed twice`,
-		"attributes.keys[user.id].max_values: must be at least 1, or 0 for the default; got -5",
-		"metrics[m1].max_series: must be at least 1, or 0 for the default; got -1",
-		"metrics[m2]: exempt: true leaves the metric unlimited; remove its other settings",
-		"limits.max_series: must be at least 1, got 0",
-		"limits.max_values: must be at least 1, got 0",
-		"limits.max_keys: must be at least 1, got 0",
-		"top_offenders: must be 0 to 100, got 1000",
+		"cardinality.window: must be at least 1s, got 10ms",
+		"cardinality.series.max_per_metric: must be at least 1, got 0",
+		"cardinality.attributes.max_values: must be at least 1, got -1",
+		"cardinality.attributes.overflow_value: required",
+		`cardinality.attributes.exempt_keys[1]: "a" is listed twice`,
+		"cardinality.attributes.exempt_keys[2]: empty",
+		`cardinality.attributes.signals[1]: unknown signal "profiles" (want metrics, traces or logs)`,
+		`cardinality.attributes.signals[2]: "metrics" is listed twice`,
+		"cardinality.attributes.keys[user.id].max_values: must be at least 1, or 0 for the default; got -5",
+		"cardinality.metrics[m1].max_series: must be at least 1, or 0 for the default; got -1",
+		"cardinality.metrics[m2]: exempt: true leaves the metric unlimited; remove its other settings",
+		"cardinality.limits.max_series: must be at least 1, got 0",
+		"cardinality.limits.max_values: must be at least 1, got 0",
+		"cardinality.limits.max_keys: must be at least 1, got 0",
+		"cardinality.top_offenders: must be 0 to 100, got 1000",
 		"summary_interval: must be at least 1s, got 100ms",
+		"schema.files[0]: empty path",
+		`schema.semconv.levels: unknown level "nowhere"`,
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
@@ -123,6 +136,9 @@ func TestConfigRefusals(t *testing.T) {
 	_, err := loadConfig(t, "bad_mode")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown mode "observe" (want enforce, report or disabled)`)
+	_, err = loadConfig(t, "bad_schema_mode")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown mode "strict" (want enforce, report or disabled)`)
 	_, err = loadConfig(t, "bad_over_limit")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown over_limit "truncate" (want overflow or drop)`)

@@ -35,10 +35,11 @@ const defaultSummaryInterval = 10 * time.Second
 
 // createDefaultConfig is the guard with no settings: cardinality on in enforce mode, 2000
 // series per metric with the specification's overflow, 1000 values per data point attribute
-// key.
+// key; no schema rules.
 func createDefaultConfig() component.Config {
 	return &Config{
-		Cardinality:     cardinality.DefaultConfig(),
+		Cardinality:     CardinalityConfig(cardinality.DefaultConfig()),
+		Schema:          SchemaConfig{Mode: cardinality.ModeEnforce},
 		SummaryInterval: defaultSummaryInterval,
 	}
 }

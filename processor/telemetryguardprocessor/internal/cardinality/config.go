@@ -115,7 +115,8 @@ type LimitsConfig struct {
 	WhenFull FullAction `mapstructure:"when_full"`
 }
 
-// Mode says whether the guard acts on its decisions.
+// Mode says whether a guard acts on its decisions (telemetry_guard's schema guard takes the
+// same modes).
 type Mode string
 
 const (
@@ -130,14 +131,15 @@ const (
 // UnmarshalText rejects unknown modes when the configuration is read.
 func (m *Mode) UnmarshalText(text []byte) error {
 	v := Mode(text)
-	if err := v.validate(); err != nil {
+	if err := v.Validate(); err != nil {
 		return err
 	}
 	*m = v
 	return nil
 }
 
-func (m Mode) validate() error {
+// Validate rejects unknown modes.
+func (m Mode) Validate() error {
 	switch m {
 	case ModeEnforce, ModeReport, ModeDisabled:
 		return nil
@@ -285,7 +287,7 @@ func (c *Config) Enabled() bool { return c.Mode != ModeDisabled }
 // does no I/O.
 func (c *Config) Validate() error {
 	var errs []error
-	if err := c.Mode.validate(); err != nil {
+	if err := c.Mode.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("mode: %w", err))
 	}
 	if c.Window < minWindow {

@@ -98,7 +98,7 @@ func TestComponentsListed(t *testing.T) {
 		// connectors
 		"forward",
 		// Warden's own
-		"pii_redaction", "audit", "audit_ledger", "audit_checkpoints",
+		"pii_redaction", "field_encryption", "telemetry_guard", "audit", "audit_ledger", "audit_checkpoints",
 	} {
 		assert.Contains(t, out, "- name: "+want+"\n", "component %s", want)
 	}

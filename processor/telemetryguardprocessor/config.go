@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
 
@@ -20,6 +21,9 @@ type Config struct {
 	// Schema checks attributes against rules and a semantic-conventions registry. Off until
 	// it has rules, rule files or a registry.
 	Schema SchemaConfig `mapstructure:"schema"`
+
+	// Rate limits each source's records and bytes per second. Off until it has limits.
+	Rate RateConfig `mapstructure:"rate"`
 
 	// Ledger is the audit_ledger extension that receives summaries (decisions per service
 	// and signal, per interval) and, once per window, the top offenders. Optional.
@@ -34,6 +38,10 @@ type Config struct {
 // CardinalityConfig is the cardinality guard's configuration (internal/cardinality's Config;
 // a type of its own so that it is validated once, by Config, with its keys in full).
 type CardinalityConfig cardinality.Config
+
+// RateConfig is the rate guard's configuration (internal/ratelimit's Config), validated once,
+// by Config.
+type RateConfig ratelimit.Config
 
 // SchemaConfig is the schema guard: its mode, and its rules, files, registry and actions.
 type SchemaConfig struct {
@@ -62,6 +70,8 @@ func (c *Config) Validate() error {
 	}
 	checks := schema.Config(c.Schema.Checks)
 	errs = append(errs, prefixed("schema.", checks.Validate())...)
+	rate := ratelimit.Config(c.Rate)
+	errs = append(errs, prefixed("rate.", rate.Validate())...)
 	if c.SummaryInterval < time.Second {
 		errs = append(errs, fmt.Errorf("summary_interval: must be at least 1s, got %s", c.SummaryInterval))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
 
@@ -51,6 +52,7 @@ func TestConfigDefaults(t *testing.T) {
 			TopOffenders: 10,
 		},
 		Schema:          SchemaConfig{Mode: cardinality.ModeEnforce},
+		Rate:            RateConfig{Mode: ratelimit.ModeEnforce, MaxSources: 10000, OnLimit: ratelimit.OnLimitRefuse},
 		SummaryInterval: 10 * time.Second,
 	}, cfg)
 }
@@ -94,6 +96,17 @@ func TestConfigFull(t *testing.T) {
 			Semconv: schema.SemconvConfig{Embedded: true},
 			Actions: schema.ActionsConfig{WrongType: schema.ActionTag},
 		}},
+		Rate: RateConfig{
+			Mode:   ratelimit.ModeReport,
+			Source: ratelimit.SourceConfig{MetadataKey: "x-api-key"},
+			Limits: ratelimit.Limits{RecordsPerSecond: 1000, RecordsBurst: 2000, BytesPerSecond: 1_000_000, BytesBurst: 2_000_000},
+			Overrides: []ratelimit.Override{
+				{Source: "premium", Limits: ratelimit.Limits{RecordsPerSecond: 10000, RecordsBurst: 20000}},
+				{Source: "internal", Unlimited: true},
+			},
+			MaxSources: 500,
+			OnLimit:    ratelimit.OnLimitDrop,
+		},
 		Ledger:          &ledger,
 		SummaryInterval: 30 * time.Second,
 	}, cfg)
@@ -127,6 +140,9 @@ func TestConfigInvalidReportsEverything(t *testing.T) {
 		"summary_interval: must be at least 1s, got 100ms",
 		"schema.files[0]: empty path",
 		`schema.semconv.levels: unknown level "nowhere"`,
+		"rate.limits.records_per_second: must be a positive number, or 0 for no limit; got -1",
+		"rate.limits.bytes_burst: required with bytes_per_second",
+		`rate.source.metadata_key: "x api key" is not a header or metadata key`,
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
@@ -139,6 +155,9 @@ func TestConfigRefusals(t *testing.T) {
 	_, err = loadConfig(t, "bad_schema_mode")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown mode "strict" (want enforce, report or disabled)`)
+	_, err = loadConfig(t, "bad_on_limit")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown on_limit "delay" (want refuse or drop)`)
 	_, err = loadConfig(t, "bad_over_limit")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown over_limit "truncate" (want overflow or drop)`)

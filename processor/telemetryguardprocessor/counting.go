@@ -36,12 +36,13 @@ var schemaActions = func() [numSchemaActions]string {
 type schemaCounts [schema.NumReasons][numSchemaActions]int64
 
 // counting holds, built once, the attribute sets of the decisions metric and the names of the
-// summaries' counts: cardinality.<action>.<reason> and schema.<action>.<reason>, with .report.
-// after the guard's name in report mode.
+// summaries' counts: <guard>.<action>.<reason> (cardinality, schema, rate), with .report. after
+// the guard's name in report mode.
 type counting struct {
 	names       []string
 	cardAttrs   [4][cardinality.NumActions][cardinality.NumReasons]metric.AddOption // by signal
 	schemaAttrs [4][schema.NumReasons][numSchemaActions]metric.AddOption
+	rateAttrs   [4][numRateActions][numRateReasons]metric.AddOption
 }
 
 const cardinalityCounts = int(cardinality.NumActions) * int(cardinality.NumReasons)
@@ -54,9 +55,13 @@ func schemaIndex(r schema.Reason, ai int) int {
 	return cardinalityCounts + int(r)*numSchemaActions + ai
 }
 
+func rateIndex(action, reason int) int {
+	return cardinalityCounts + schema.NumReasons*numSchemaActions + action*numRateReasons + reason
+}
+
 func newCounting(cfg *Config) counting {
 	var c counting
-	cardMode, schemaMode := string(cfg.Cardinality.Mode), string(cfg.Schema.Mode)
+	cardMode, schemaMode, rateMode := string(cfg.Cardinality.Mode), string(cfg.Schema.Mode), string(cfg.Rate.Mode)
 	if cardMode == string(cardinality.ModeDisabled) {
 		cardMode = string(cardinality.ModeEnforce)
 	}
@@ -85,6 +90,14 @@ func newCounting(cfg *Config) counting {
 			c.names = append(c.names, prefix("schema", schemaMode)+a+"."+r.String())
 			for _, s := range signals {
 				c.schemaAttrs[s][r][ai] = attrs("schema", a, r.String(), s, schemaMode)
+			}
+		}
+	}
+	for a, action := range rateActions {
+		for r, reason := range rateReasons {
+			c.names = append(c.names, prefix("rate", rateMode)+action+"."+reason.String())
+			for _, s := range signals {
+				c.rateAttrs[s][a][r] = attrs("rate", action, reason.String(), s, rateMode)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/otelwarden/warden/internal/sharedcomponent"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
 )
 
 // NewFactory returns the factory of the telemetry_guard processor.
@@ -35,11 +36,12 @@ const defaultSummaryInterval = 10 * time.Second
 
 // createDefaultConfig is the guard with no settings: cardinality on in enforce mode, 2000
 // series per metric with the specification's overflow, 1000 values per data point attribute
-// key; no schema rules.
+// key; no schema rules; no rate limits.
 func createDefaultConfig() component.Config {
 	return &Config{
 		Cardinality:     CardinalityConfig(cardinality.DefaultConfig()),
 		Schema:          SchemaConfig{Mode: cardinality.ModeEnforce},
+		Rate:            RateConfig(ratelimit.DefaultConfig()),
 		SummaryInterval: defaultSummaryInterval,
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/otelwarden/warden/internal/walk"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
 
@@ -29,6 +30,12 @@ type work struct {
 	service              string
 	hasRes, hasScp, hasM bool
 
+	charges []ratelimit.Charge // the rate guard's, per resource
+	dropped []bool
+	traces  traceResources // the batch, for the rate guard
+	logs    logResources
+	metrics metricResources
+
 	schemaTotal schemaCounts
 	cur         []int64 // the summary counts of the current service (in byService)
 	byService   map[string][]int64
@@ -42,7 +49,7 @@ func (p *guardProcessor) newWork() *work {
 func (wk *work) begin(signal walk.Signal) {
 	wk.signal = signal
 	p := wk.p
-	if p.card != nil && (signal == walk.SignalMetrics || p.card.LimitsAttributes(signal)) {
+	if p.walks[signal] && p.card != nil && (signal == walk.SignalMetrics || p.card.LimitsAttributes(signal)) {
 		wk.b = p.card.NewBatch(signal)
 	}
 }
@@ -64,6 +71,9 @@ func (wk *work) end() {
 	wk.hasRes, wk.hasScp, wk.hasM = false, false, false
 	wk.service, wk.cur = "", nil
 	wk.schemaTotal = schemaCounts{}
+	clear(wk.charges) // they point into the batch
+	wk.charges = wk.charges[:0]
+	wk.traces, wk.logs, wk.metrics = traceResources{}, logResources{}, metricResources{}
 	for s, c := range wk.byService {
 		clear(c)
 		if len(wk.spare) < 64 {

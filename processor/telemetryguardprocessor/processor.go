@@ -18,6 +18,7 @@ import (
 	"github.com/otelwarden/warden/internal/walk"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
 
@@ -32,6 +33,7 @@ type guardProcessor struct {
 
 	card   *cardinality.Guard // nil when disabled
 	schema *schema.Checker    // nil without rules
+	rate   *rateGuard         // nil without limits
 	// walks says, by signal, whether a batch is walked at all.
 	walks [4]bool
 
@@ -66,6 +68,9 @@ func newProcessor(set processor.Settings, cfg *Config) (*guardProcessor, error) 
 				p.schema = checker
 			}
 		}
+	}
+	if p.rate, err = newRateGuard(ratelimit.Config(cfg.Rate)); err != nil {
+		return nil, fmt.Errorf("rate: %w", err)
 	}
 	for _, s := range []walk.Signal{walk.SignalTraces, walk.SignalLogs, walk.SignalMetrics} {
 		p.walks[s] = p.schema != nil || (p.card != nil && (s == walk.SignalMetrics || p.card.LimitsAttributes(s)))
@@ -113,51 +118,81 @@ func (p *guardProcessor) Shutdown(ctx context.Context) error {
 }
 
 func (p *guardProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	if !p.walks[walk.SignalTraces] {
+	if p.rate == nil && !p.walks[walk.SignalTraces] {
 		return td, nil
 	}
-	err := p.walk(ctx, walk.SignalTraces, func(wk *work) error { return wk.w.EachSpan(ctx, td, wk) })
+	wk := p.works.Get().(*work)
+	var b resources // only with a rate guard, and kept in wk: no allocation
+	if p.rate != nil {
+		wk.traces = traceResources{td}
+		b = &wk.traces
+	}
+	err := p.run(ctx, wk, walk.SignalTraces, b, func(wk *work) error { return wk.w.EachSpan(ctx, td, wk) })
 	return td, outcome(err, td.ResourceSpans().Len() == 0)
 }
 
 func (p *guardProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	if !p.walks[walk.SignalLogs] {
+	if p.rate == nil && !p.walks[walk.SignalLogs] {
 		return ld, nil
 	}
-	err := p.walk(ctx, walk.SignalLogs, func(wk *work) error { return wk.w.EachLogRecord(ctx, ld, wk) })
+	wk := p.works.Get().(*work)
+	var b resources
+	if p.rate != nil {
+		wk.logs = logResources{ld}
+		b = &wk.logs
+	}
+	err := p.run(ctx, wk, walk.SignalLogs, b, func(wk *work) error { return wk.w.EachLogRecord(ctx, ld, wk) })
 	return ld, outcome(err, ld.ResourceLogs().Len() == 0)
 }
 
 func (p *guardProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	if !p.walks[walk.SignalMetrics] {
+	if p.rate == nil && !p.walks[walk.SignalMetrics] {
 		return md, nil
 	}
-	err := p.walk(ctx, walk.SignalMetrics, func(wk *work) error { return wk.w.EachDataPoint(ctx, md, wk) })
+	wk := p.works.Get().(*work)
+	var b resources
+	if p.rate != nil {
+		wk.metrics = metricResources{md}
+		b = &wk.metrics
+	}
+	err := p.run(ctx, wk, walk.SignalMetrics, b, func(wk *work) error { return wk.w.EachDataPoint(ctx, md, wk) })
 	return md, outcome(err, md.ResourceMetrics().Len() == 0)
 }
 
-// outcome is the result of a batch: its walk's error, or ErrSkipProcessingData when nothing is
-// left of it (every drop is counted).
-func outcome(err error, empty bool) error {
-	if err != nil {
-		return fmt.Errorf("telemetry_guard: %w", err)
-	}
-	if empty {
-		return processorhelper.ErrSkipProcessingData
-	}
-	return nil
-}
-
-// walk runs one walk of a batch through the guards and counts their decisions.
-func (p *guardProcessor) walk(ctx context.Context, signal walk.Signal, run func(*work) error) error {
-	wk := p.works.Get().(*work)
+// run puts a batch through the guards: the rate guard (when b is set) decides it as a whole
+// first; then one walk shows each span, log record or data point to the schema and
+// cardinality guards.
+func (p *guardProcessor) run(ctx context.Context, wk *work, signal walk.Signal, b resources, walkBatch func(*work) error) error {
 	wk.begin(signal)
 	defer func() {
 		wk.end()
 		p.works.Put(wk)
 	}()
-	err := run(wk)
-	wk.finish()
+	if b != nil {
+		if err := p.admit(ctx, wk, signal, b); err != nil {
+			p.count(ctx, wk)
+			return err
+		}
+	}
+	var err error
+	if p.walks[signal] {
+		err = walkBatch(wk)
+		wk.finish()
+	}
 	p.count(ctx, wk)
 	return err
+}
+
+// outcome is the result of a batch: its error (a refusal keeps its status for the receiver),
+// or ErrSkipProcessingData when nothing is left of it (every drop is counted).
+func outcome(err error, empty bool) error {
+	switch {
+	case errors.Is(err, processorhelper.ErrSkipProcessingData):
+		return err
+	case err != nil:
+		return fmt.Errorf("telemetry_guard: %w", err)
+	case empty:
+		return processorhelper.ErrSkipProcessingData
+	}
+	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
@@ -22,9 +21,7 @@ import (
 )
 
 func schemaDecision(action, reason, signal, mode string, n int64) metricdata.DataPoint[int64] {
-	return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(
-		attribute.String("guard", "schema"), attribute.String("action", action), attribute.String("reason", reason),
-		attribute.String("signal", signal), attribute.String("mode", mode))}
+	return guardDecision("schema", action, reason, signal, mode, n)
 }
 
 // schemaRules: resources must name their service (or their records are dropped), routes are

@@ -41,35 +41,49 @@ func (p *guardProcessor) newSummaries(rec audit.Recorder) (*audit.Aggregator, er
 	})
 }
 
-var kinds = [3]metric.ObserveOption{
+var kinds = [4]metric.ObserveOption{
 	metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "series"))),
 	metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "values"))),
 	metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "keys"))),
+	metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "sources"))),
 }
 
-// registerGauges reports what the cardinality guard tracks, its bounds and its top offenders
-// when the collector's metrics are read.
+// registerGauges reports what the guards track, their bounds and the cardinality guard's top
+// offenders when the collector's metrics are read.
 func (p *guardProcessor) registerGauges() error {
-	if p.card == nil {
+	if p.card == nil && p.rate == nil {
 		return nil
 	}
 	if err := p.tb.RegisterProcessorTelemetryGuardTrackedCallback(func(_ context.Context, o metric.Int64Observer) error {
-		st := p.card.Stats()
-		o.Observe(st.Series, kinds[0])
-		o.Observe(st.Values, kinds[1])
-		o.Observe(st.Keys, kinds[2])
+		if p.card != nil {
+			st := p.card.Stats()
+			o.Observe(st.Series, kinds[0])
+			o.Observe(st.Values, kinds[1])
+			o.Observe(st.Keys, kinds[2])
+		}
+		if p.rate != nil {
+			o.Observe(int64(p.rate.lim.Tracked()), kinds[3])
+		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	if err := p.tb.RegisterProcessorTelemetryGuardTrackedLimitCallback(func(_ context.Context, o metric.Int64Observer) error {
-		st := p.card.Stats()
-		o.Observe(st.MaxSeries, kinds[0])
-		o.Observe(st.MaxValues, kinds[1])
-		o.Observe(st.MaxKeys, kinds[2])
+		if p.card != nil {
+			st := p.card.Stats()
+			o.Observe(st.MaxSeries, kinds[0])
+			o.Observe(st.MaxValues, kinds[1])
+			o.Observe(st.MaxKeys, kinds[2])
+		}
+		if p.rate != nil {
+			o.Observe(int64(p.cfg.Rate.MaxSources), kinds[3])
+		}
 		return nil
 	}); err != nil {
 		return err
+	}
+	if p.card == nil {
+		return nil
 	}
 	return p.tb.RegisterProcessorTelemetryGuardTopOffendersCallback(func(_ context.Context, o metric.Int64Observer) error {
 		for _, off := range p.card.TopOffenders() {

@@ -28,10 +28,15 @@ import (
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadatatest"
 )
 
-func decision(action, reason, signal, mode string, n int64) metricdata.DataPoint[int64] {
+// guardDecision is one point of the decisions metric.
+func guardDecision(guard, action, reason, signal, mode string, n int64) metricdata.DataPoint[int64] {
 	return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(
-		attribute.String("guard", "cardinality"), attribute.String("action", action), attribute.String("reason", reason),
+		attribute.String("guard", guard), attribute.String("action", action), attribute.String("reason", reason),
 		attribute.String("signal", signal), attribute.String("mode", mode))}
+}
+
+func decision(action, reason, signal, mode string, n int64) metricdata.DataPoint[int64] {
+	return guardDecision("cardinality", action, reason, signal, mode, n)
 }
 
 func newTelemetryProcessor(t *testing.T, cfg *Config, host component.Host) (*guardProcessor, *componenttest.Telemetry) {

@@ -146,13 +146,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorTelemetryGuardTracked, err = builder.meter.Int64ObservableGauge(
 		"otelcol_processor_telemetry_guard_tracked",
-		metric.WithDescription("What the cardinality guard tracks now, by kind; compare with tracked_limit (past it, new series, values and keys are handled by when_full). [Alpha]"),
+		metric.WithDescription("What the cardinality and rate guards track now, by kind; compare with tracked_limit (past it, new series, values and keys are handled by when_full, and the least recently seen source is forgotten). [Alpha]"),
 		metric.WithUnit("{entry}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorTelemetryGuardTrackedLimit, err = builder.meter.Int64ObservableGauge(
 		"otelcol_processor_telemetry_guard_tracked_limit",
-		metric.WithDescription("The configured bounds of what the cardinality guard tracks, by kind. [Alpha]"),
+		metric.WithDescription("The configured bounds of what the cardinality and rate guards track, by kind. [Alpha]"),
 		metric.WithUnit("{entry}"),
 	)
 	errs = errors.Join(errs, err)

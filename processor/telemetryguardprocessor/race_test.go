@@ -1,0 +1,5 @@
+//go:build race
+
+package telemetryguardprocessor
+
+const raceEnabled = true

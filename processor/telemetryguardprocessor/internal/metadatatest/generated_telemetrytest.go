@@ -86,7 +86,7 @@ func AssertEqualProcessorTelemetryGuardTopOffenders(t *testing.T, tt *componentt
 func AssertEqualProcessorTelemetryGuardTracked(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_telemetry_guard_tracked",
-		Description: "What the cardinality guard tracks now, by kind; compare with tracked_limit (past it, new series, values and keys are handled by when_full). [Alpha]",
+		Description: "What the cardinality and rate guards track now, by kind; compare with tracked_limit (past it, new series, values and keys are handled by when_full, and the least recently seen source is forgotten). [Alpha]",
 		Unit:        "{entry}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,
@@ -100,7 +100,7 @@ func AssertEqualProcessorTelemetryGuardTracked(t *testing.T, tt *componenttest.T
 func AssertEqualProcessorTelemetryGuardTrackedLimit(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_telemetry_guard_tracked_limit",
-		Description: "The configured bounds of what the cardinality guard tracks, by kind. [Alpha]",
+		Description: "The configured bounds of what the cardinality and rate guards track, by kind. [Alpha]",
 		Unit:        "{entry}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,

@@ -63,8 +63,8 @@ func TestExemptMetricsAndKeys(t *testing.T) {
 		c.Attributes.MaxValues = 2
 		c.Attributes.ExemptKeys = []string{"http.request.method"}
 		c.Metrics = map[string]MetricConfig{
-			"free":    {Exempt: true},
-			"custom":  {MaxSeries: 100, ExemptKeys: []string{"user.id"}},
+			"free":   {Exempt: true},
+			"custom": {MaxSeries: 100, ExemptKeys: []string{"user.id"}},
 			"strict": {MaxSeries: 100, Keys: map[string]KeyConfig{
 				"user.id":             {MaxValues: 1},
 				"http.request.method": {MaxValues: 1}, // exempt everywhere: no effect

@@ -139,3 +139,37 @@ func BenchmarkBytesPerSeries(b *testing.B) {
 		runtime.KeepAlive(g)
 	}
 }
+
+// BenchmarkBytesPerMetric tracks 100,000 metrics (names, one resource), each with one series
+// of two attributes, and reports the heap per metric: its state, its series and its two keys
+// with their values. It bounds the memory of limits.max_keys.
+func BenchmarkBytesPerMetric(b *testing.B) {
+	const metrics = 100_000
+	for b.Loop() {
+		g, _ := testGuard(b, func(c *Config) { c.Limits.MaxKeys = 3 * metrics })
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var w walk.Walker
+		h := &hook{}
+		for off := 0; off < metrics; off += 1000 {
+			md := pmetric.NewMetrics()
+			rm := md.ResourceMetrics().AppendEmpty()
+			rm.Resource().Attributes().PutStr("service.name", "checkout")
+			sm := rm.ScopeMetrics().AppendEmpty()
+			for i := range 1000 {
+				m := sm.Metrics().AppendEmpty()
+				m.SetName(fmt.Sprint("app.metric.", off+i))
+				dp := m.SetEmptySum().DataPoints().AppendEmpty()
+				dp.Attributes().PutStr("http.route", "/orders")
+				dp.Attributes().PutStr("http.request.method", "GET")
+			}
+			runGuard(b, g, &w, md, h)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/metrics, "bytes/metric")
+		b.ReportMetric(float64(g.Stats().Keys), "keys")
+		runtime.KeepAlive(g)
+	}
+}

@@ -212,8 +212,9 @@ func mergeHistogram(c, p pmetric.HistogramDataPoint) bool {
 // plan), the others are dropped. False when the point cannot be added (other histogram
 // bounds): it is dropped.
 func (b *Batch) foldMember(e *walk.Element, st *state, m *member, sum uint64) (walk.Op, bool) {
-	t := &st.folds.targets[m.target]
-	if !st.folds.update(m, t, e, b) {
+	d := st.div
+	t := &d.folds.targets[m.target]
+	if !d.folds.update(m, t, e, b) {
 		return walk.Delete, false
 	}
 	if _, ok := b.carriers[t.id]; ok {
@@ -222,7 +223,7 @@ func (b *Batch) foldMember(e *walk.Element, st *state, m *member, sum uint64) (w
 	if m.plan < 0 {
 		setOverflow(e.Attributes)
 	} else {
-		b.rewrite(e.Attributes, &st.plans[m.plan], sum)
+		b.rewrite(e.Attributes, &d.plans[m.plan], sum)
 	}
 	c := carrier{target: m.target, agg: -1}
 	b.setCarrierPoint(&c, e)
@@ -238,7 +239,7 @@ func (b *Batch) finishCarriers() {
 		c := &b.list[i]
 		switch {
 		case c.target >= 0:
-			b.st.folds.targets[c.target].writeTo(c, b.m.typ)
+			b.st.div.folds.targets[c.target].writeTo(c, b.m.typ)
 		case c.agg >= 0:
 			b.aggs[c.agg].writeTo(c.exp)
 		case b.m.typ == pmetric.MetricTypeGauge || b.m.typ == pmetric.MetricTypeSum:

@@ -286,7 +286,7 @@ func (g *Guard) lookup(key uint64, signal walk.Signal, name, service string, p *
 				return nil
 			}
 			st = &state{signal: signal, name: strings.Clone(name), service: strings.Clone(service), policy: p,
-				epoch: epoch, seen: epoch, keys: map[string]*keyState{}}
+				epoch: epoch, seen: epoch}
 			sh.states[key] = st
 		}
 		sh.mu.Unlock()

@@ -156,15 +156,18 @@ func (b *Batch) slow(e *walk.Element, st *state, sum, id uint64, i int, l lookup
 		b.refreshValues(st, e.Attributes, true)
 		return walk.Keep
 	}
-	di, dl := st.diverted.find(id, st.epoch)
+	di, dl := -1, absent
+	if st.div != nil {
+		di, dl = st.div.diverted.find(id, st.epoch)
+	}
 	switch {
 	case dl == fresh:
-		return b.apply(e, st, decision(st.diverted.val(di)), sum)
+		return b.apply(e, st, decision(st.div.diverted.val(di)), sum)
 	case dl == stale && b.m.cumulative:
 		// A cumulative series keeps its decision while it reports: admitted or not, its
 		// values never move between its own series and a total.
-		st.diverted.touch(di, st.epoch)
-		d := decision(st.diverted.val(di))
+		st.div.diverted.touch(di, st.epoch)
+		d := decision(st.div.diverted.val(di))
 		b.refreshDiverted(st, d, e.Attributes, sum)
 		return b.apply(e, st, d, sum)
 	}
@@ -178,7 +181,7 @@ func (b *Batch) slow(e *walk.Element, st *state, sum, id uint64, i int, l lookup
 	target, planIdx := id, -1
 	reason := ReasonSeriesLimit
 	if len(b.over) > 0 {
-		if p, ok := st.planFor(b.over); ok {
+		if p, ok := st.diversion().planFor(b.over); ok {
 			planIdx = p
 			target = identity(b.rewrittenSum(sum, e.Attributes, b.over), b.m.within)
 		} else {
@@ -233,6 +236,7 @@ func (b *Batch) admit(st *state, target uint64) (bool, Reason) {
 // at the series' next point.
 func (b *Batch) divert(e *walk.Element, st *state, sum, id uint64, di int, d decision, planIdx int) walk.Op {
 	g := b.g
+	div := st.diversion()
 	kept := di >= 0 || g.reserveSeries(1)
 	if g.enforce && b.m.cumulative && d.kind() != kindDrop {
 		w := pointWeight(e)
@@ -252,9 +256,9 @@ func (b *Batch) divert(e *walk.Element, st *state, sum, id uint64, di int, d dec
 		default:
 			target := b.m.overflowID
 			if planIdx >= 0 {
-				target = identity(b.rewrittenSum(sum, e.Attributes, st.plans[planIdx].keys), b.m.within)
+				target = identity(b.rewrittenSum(sum, e.Attributes, div.plans[planIdx].keys), b.m.within)
 			}
-			if mi, ok := st.folds.join(target, planIdx, w, b.m.typ, e); ok {
+			if mi, ok := div.folds.join(target, planIdx, w, b.m.typ, e); ok {
 				d = newDecision(kindMember, d.reason(), mi)
 			} else {
 				g.tracked.series.Add(-int64(w))
@@ -264,10 +268,10 @@ func (b *Batch) divert(e *walk.Element, st *state, sum, id uint64, di int, d dec
 	}
 	if kept {
 		if di >= 0 {
-			st.diverted.setVal(di, uint32(d))
-			st.diverted.touch(di, st.epoch)
+			div.diverted.setVal(di, uint32(d))
+			div.diverted.touch(di, st.epoch)
 		} else {
-			st.diverted.insert(id, uint32(d), st.epoch)
+			div.diverted.insert(id, uint32(d), st.epoch)
 		}
 	}
 	return b.apply(e, st, d, sum)
@@ -291,16 +295,16 @@ func (b *Batch) apply(e *walk.Element, st *state, d decision, sum uint64) walk.O
 			b.count(ActionOverflow, d.reason(), 1)
 		}
 	case kindRewrite:
-		p := &st.plans[d.index()]
+		p := &st.div.plans[d.index()]
 		b.countPlan(st, p)
 		if b.g.enforce {
 			newSum := b.rewrite(e.Attributes, p, sum)
 			op, ok = b.fold(e, identity(newSum, b.m.within), false)
 		}
 	case kindMember:
-		m := &st.folds.members[d.index()]
+		m := &st.div.folds.members[d.index()]
 		if m.plan >= 0 {
-			b.countPlan(st, &st.plans[m.plan])
+			b.countPlan(st, &st.div.plans[m.plan])
 		} else {
 			st.over++
 		}
@@ -322,8 +326,8 @@ func (b *Batch) countPlan(st *state, p *plan) {
 			a = ActionRemoveKey
 		}
 		b.count(a, k.reason, 1)
-		if ks := st.keys[k.key]; ks != nil {
-			ks.over++
+		if i := st.findKey(k.hk, k.key); i >= 0 {
+			st.keys[i].over++
 		}
 	}
 }
@@ -337,18 +341,20 @@ func (b *Batch) checkValues(st *state, attrs pcommon.Map) {
 		return
 	}
 	for k, v := range attrs.All() {
-		ks := st.key(g, k)
-		if ks == nil { // limits.max_keys
+		hk := g.h.str(k)
+		i := st.key(g, hk, k)
+		if i < 0 { // limits.max_keys
 			if kp := g.keyPolicy(st.policy, k); !kp.exempt && !g.pass {
-				b.over = append(b.over, planKey{key: k, hk: g.h.str(k), remove: kp.remove, reason: ReasonTrackerFull})
+				b.over = append(b.over, planKey{key: k, hk: hk, remove: kp.remove, reason: ReasonTrackerFull})
 			}
 			continue
 		}
+		ks := &st.keys[i]
 		if ks.policy.exempt {
 			continue
 		}
-		if r, ok := b.checkValue(ks, v, st.epoch); !ok {
-			b.over = append(b.over, planKey{key: k, hk: g.h.str(k), remove: ks.policy.remove, reason: r})
+		if r, ok := b.checkValue(st, i, v); !ok {
+			b.over = append(b.over, planKey{key: k, hk: hk, remove: ks.policy.remove, reason: r})
 		}
 	}
 	if len(b.over) > 1 {
@@ -356,19 +362,20 @@ func (b *Batch) checkValues(st *state, attrs pcommon.Map) {
 	}
 }
 
-// checkValue checks one value against its key's budget: true when it is within (seen, or
-// given a place now).
-func (b *Batch) checkValue(ks *keyState, v pcommon.Value, epoch uint32) (Reason, bool) {
-	vid := identity(b.g.h.value(v), 0)
-	i, l := ks.values.find(vid, epoch)
+// checkValue checks one value of key i against the key's budget: true when it is within
+// (seen, or given a place now).
+func (b *Batch) checkValue(st *state, i int, v pcommon.Value) (Reason, bool) {
+	ks := &st.keys[i]
+	pid := identity(pair(ks.hk, b.g.h.value(v)), 0)
+	slot, l := st.values.find(pid, st.epoch)
 	switch l {
 	case fresh:
 		return 0, true
 	case stale:
-		ks.values.touch(i, epoch)
+		st.touchValue(slot)
 		return 0, true
 	}
-	if ks.values.len() >= ks.policy.max {
+	if ks.values() >= ks.policy.max {
 		return ReasonValueLimit, false
 	}
 	if !b.g.reserveValues(1) {
@@ -378,8 +385,17 @@ func (b *Batch) checkValue(ks *keyState, v pcommon.Value, epoch uint32) (Reason,
 		}
 		return ReasonTrackerFull, false
 	}
-	ks.values.insert(vid, 0, epoch)
+	st.values.insert(pid, uint32(i), st.epoch)
+	ks.live[st.epoch&1]++
 	return 0, true
+}
+
+// touchValue moves the value in slot i, and its count in its key's budget, into this window.
+func (st *state) touchValue(slot int) {
+	ks := &st.keys[st.values.val(slot)]
+	ks.live[1-st.epoch&1]--
+	ks.live[st.epoch&1]++
+	st.values.touch(slot, st.epoch)
 }
 
 // refreshValues moves the values of a series that stays into this window; an admitted
@@ -390,17 +406,19 @@ func (b *Batch) refreshValues(st *state, attrs pcommon.Map, admitted bool) {
 		return
 	}
 	for k, v := range attrs.All() {
-		ks := st.key(g, k)
-		if ks == nil || ks.policy.exempt {
+		i := st.key(g, g.h.str(k), k)
+		if i < 0 || st.keys[i].policy.exempt {
 			continue
 		}
-		vid := identity(g.h.value(v), 0)
-		i, l := ks.values.find(vid, st.epoch)
+		ks := &st.keys[i]
+		pid := identity(pair(ks.hk, g.h.value(v)), 0)
+		slot, l := st.values.find(pid, st.epoch)
 		switch {
 		case l == stale:
-			ks.values.touch(i, st.epoch)
-		case l == absent && admitted && ks.values.len() < ks.policy.max && g.reserveValues(1):
-			ks.values.insert(vid, 0, st.epoch)
+			st.touchValue(slot)
+		case l == absent && admitted && ks.values() < ks.policy.max && g.reserveValues(1):
+			st.values.insert(pid, uint32(i), st.epoch)
+			ks.live[st.epoch&1]++
 		}
 	}
 }
@@ -414,12 +432,12 @@ func (b *Batch) refreshDiverted(st *state, d decision, attrs pcommon.Map, sum ui
 	case kindRewrite:
 		planIdx = d.index()
 	case kindMember:
-		planIdx = int(st.folds.members[d.index()].plan)
+		planIdx = int(st.div.folds.members[d.index()].plan)
 	}
 	if planIdx < 0 {
 		return
 	}
-	target := identity(b.rewrittenSum(sum, attrs, st.plans[planIdx].keys), b.m.within)
+	target := identity(b.rewrittenSum(sum, attrs, st.div.plans[planIdx].keys), b.m.within)
 	if i, l := st.series.find(target, st.epoch); l == stale {
 		st.series.touch(i, st.epoch)
 	} else if l == absent && b.g.reserveSeries(1) {

@@ -19,27 +19,28 @@ func (b *Batch) Record(e *walk.Element) walk.Op {
 	st := b.svc
 	b.over = b.over[:0]
 	for k, v := range e.Attributes.All() {
-		var ks *keyState
+		hk, i := g.h.str(k), -1
 		if st != nil {
-			ks = st.key(g, k)
+			i = st.key(g, hk, k)
 		}
-		if ks == nil { // limits.max_keys
+		if i < 0 { // limits.max_keys
 			kp := g.keyPolicy(nil, k)
 			switch {
 			case kp.exempt:
 			case g.pass:
 				b.count(ActionPass, ReasonTrackerFull, 1)
 			default:
-				b.over = append(b.over, planKey{key: k, remove: kp.remove, reason: ReasonTrackerFull})
+				b.over = append(b.over, planKey{key: k, hk: hk, remove: kp.remove, reason: ReasonTrackerFull})
 			}
 			continue
 		}
+		ks := &st.keys[i]
 		if ks.policy.exempt {
 			continue
 		}
-		if r, ok := b.checkValue(ks, v, st.epoch); !ok {
-			ks.over++
-			b.over = append(b.over, planKey{key: k, remove: ks.policy.remove, reason: r})
+		if r, ok := b.checkValue(st, i, v); !ok {
+			st.keys[i].over++
+			b.over = append(b.over, planKey{key: k, hk: hk, remove: ks.policy.remove, reason: r})
 		}
 	}
 	if len(b.over) == 0 {

@@ -9,7 +9,8 @@ import (
 // state is what the guard keeps about one metric (a name and a resource), or about the spans
 // or log records of one service: the budgets of its attribute keys and, for a metric, its
 // series, the decisions about its series past budget and the running totals of its folded
-// cumulative series.
+// cumulative series. It is kept small: a metric that never goes over budget holds two
+// tables and a few keys.
 type state struct {
 	mu      sync.Mutex
 	dead    bool   // forgotten by Sweep: look it up again
@@ -20,28 +21,48 @@ type state struct {
 	service string
 	policy  *metricPolicy
 
-	keys map[string]*keyState
+	// keys are the attribute keys seen, each at a fixed index (a forgotten key's index is
+	// reused); keyIndex finds them by hash once there are many.
+	keys     []keyState
+	free     []int32
+	keyIndex map[uint64]int32
+	// values holds the (key, value) pairs seen: one table for all keys, each entry's value
+	// the index of its key, whose live counts are its budget's.
+	values table
 
 	// series holds the identities of the series admitted in the budget (as they leave the
 	// guard: a rewritten series is admitted under its new identity).
 	series table
-	// diverted holds the identities of the series as they arrive that are not passed on as
-	// they are: rewritten, folded or dropped; the value says which (see decision).
-	diverted table
-	plans    []plan
-	folds    folds // running totals of folded cumulative series (enforce mode)
+	// div is what a metric keeps about its series past budget; nil until it has any.
+	div *diversion
 
 	over, lastOver int64 // points folded or dropped by the series budget, this window and the last
 }
 
+// diversion is what a metric keeps about the series it does not pass on as they are.
+type diversion struct {
+	// diverted holds the identities of those series as they arrive; the value says what
+	// becomes of them (see decision).
+	diverted table
+	plans    []plan
+	folds    folds // running totals of folded cumulative series (enforce mode)
+}
+
 // keyState is the budget of one attribute key.
 type keyState struct {
-	policy         keyPolicy
+	hk             uint64
 	name           string
-	values         table
+	policy         keyPolicy
+	live           [2]int32 // values in the budget, by the parity of the window they were last seen in
 	seen           uint32
+	used           bool
 	over, lastOver int64 // values replaced or removed, this window and the last
 }
+
+func (ks *keyState) values() int { return int(ks.live[0] + ks.live[1]) }
+
+// keyIndexAt is the number of keys past which a state finds its keys through a map.
+const keyIndexAt = 16
 
 // plan is a set of keys whose values are over budget: a series' rewrite.
 type plan struct {
@@ -59,6 +80,13 @@ type planKey struct {
 // folded into the overflow series.
 const maxPlans = 256
 
+func (st *state) diversion() *diversion {
+	if st.div == nil {
+		st.div = &diversion{}
+	}
+	return st.div
+}
+
 // rotate moves the state's tables to window epoch, releasing what expires.
 func (st *state) rotate(g *Guard, epoch uint32) {
 	if epoch <= st.epoch {
@@ -66,30 +94,48 @@ func (st *state) rotate(g *Guard, epoch uint32) {
 	}
 	from := st.epoch
 	st.epoch = epoch
-	if epoch-from >= 2 {
+	jump := epoch-from >= 2
+	st.lastOver, st.over = st.over, 0
+	if jump {
 		st.lastOver = 0
-	} else {
-		st.lastOver = st.over
 	}
-	st.over = 0
 	removed := st.series.rotate(from, epoch, nil)
-	removed += st.diverted.rotate(from, epoch, func(_ uint64, v uint32) {
-		if d := decision(v); d.kind() == kindMember {
-			g.tracked.series.Add(-int64(st.folds.release(d.index())))
+	if d := st.div; d != nil {
+		removed += d.diverted.rotate(from, epoch, func(_ uint64, v uint32) {
+			if dec := decision(v); dec.kind() == kindMember {
+				g.tracked.series.Add(-int64(d.folds.release(dec.index())))
+			}
+		})
+		if d.diverted.len() == 0 && d.folds.weight == 0 {
+			st.div = nil
+		}
+	}
+	g.tracked.series.Add(-int64(removed))
+	expired := epoch & 1
+	n := st.values.rotate(from, epoch, func(_ uint64, v uint32) {
+		if !jump {
+			st.keys[v].live[expired]--
 		}
 	})
-	g.tracked.series.Add(-int64(removed))
-	for k, ks := range st.keys {
-		n := ks.values.rotate(from, epoch, nil)
-		g.tracked.values.Add(-int64(n))
-		if epoch-from >= 2 {
-			ks.lastOver = 0
-		} else {
-			ks.lastOver = ks.over
+	g.tracked.values.Add(-int64(n))
+	for i := range st.keys {
+		ks := &st.keys[i]
+		if !ks.used {
+			continue
 		}
-		ks.over = 0
-		if epoch-ks.seen >= 2 {
-			delete(st.keys, k)
+		if jump {
+			ks.live = [2]int32{}
+		}
+		ks.lastOver, ks.over = ks.over, 0
+		if jump {
+			ks.lastOver = 0
+		}
+		if epoch-ks.seen >= 2 { // none of its values is left
+			if st.keyIndex != nil {
+				delete(st.keyIndex, ks.hk)
+			}
+			*ks = keyState{}
+			st.free = append(st.free, int32(i))
 			g.tracked.keys.Add(-1)
 		}
 	}
@@ -98,12 +144,14 @@ func (st *state) rotate(g *Guard, epoch uint32) {
 // release gives back everything the state holds, when it is forgotten.
 func (st *state) release(g *Guard) {
 	st.dead = true
-	g.tracked.series.Add(-int64(st.series.len() + st.diverted.len() + st.folds.weight))
-	for _, ks := range st.keys {
-		g.tracked.values.Add(-int64(ks.values.len()))
+	n := st.series.len()
+	if st.div != nil {
+		n += st.div.diverted.len() + st.div.folds.weight
 	}
-	g.tracked.keys.Add(-int64(len(st.keys)) - 1)
-	st.series, st.diverted, st.keys, st.plans, st.folds = table{}, table{}, nil, nil, folds{}
+	g.tracked.series.Add(-int64(n))
+	g.tracked.values.Add(-int64(st.values.len()))
+	g.tracked.keys.Add(-int64(len(st.keys)-len(st.free)) - 1)
+	st.series, st.values, st.div, st.keys, st.free, st.keyIndex = table{}, table{}, nil, nil, nil, nil
 }
 
 // offenders appends the state's offenders of the last window.
@@ -114,39 +162,72 @@ func (st *state) offenders(dst []Offender, top int) []Offender {
 	if st.lastOver > 0 {
 		dst = append(dst, Offender{Signal: st.signal, Metric: st.name, Service: st.service, Items: st.lastOver})
 	}
-	for _, ks := range st.keys {
-		if ks.lastOver > 0 {
+	for i := range st.keys {
+		if ks := &st.keys[i]; ks.used && ks.lastOver > 0 {
 			dst = append(dst, Offender{Signal: st.signal, Metric: st.name, Service: st.service, Key: ks.name, Items: ks.lastOver})
 		}
 	}
 	return dst
 }
 
-// key returns the budget of attribute key k, creating it when new and the bound on keys
-// allows; nil when it cannot be tracked.
-func (st *state) key(g *Guard, k string) *keyState {
-	if ks := st.keys[k]; ks != nil {
-		ks.seen = st.epoch
-		return ks
+// findKey returns the index of attribute key k (of hash hk), or -1.
+func (st *state) findKey(hk uint64, k string) int {
+	if st.keyIndex != nil {
+		if i, ok := st.keyIndex[hk]; ok && st.keys[i].name == k {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range st.keys {
+		if ks := &st.keys[i]; ks.hk == hk && ks.used && ks.name == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// key returns the index of attribute key k (of hash hk), creating its budget when new and
+// the bound on keys allows; -1 when it cannot be tracked.
+func (st *state) key(g *Guard, hk uint64, k string) int {
+	if i := st.findKey(hk, k); i >= 0 {
+		st.keys[i].seen = st.epoch
+		return i
 	}
 	if !g.reserveKey() {
-		return nil
+		return -1
 	}
-	ks := &keyState{policy: g.keyPolicy(st.policy, k), name: k, seen: st.epoch}
-	ks.name = string(append([]byte(nil), k...)) // k may point into the batch
-	st.keys[ks.name] = ks
-	return ks
+	ks := keyState{hk: hk, name: string(append([]byte(nil), k...)), policy: g.keyPolicy(st.policy, k), seen: st.epoch, used: true}
+	var i int
+	if n := len(st.free); n > 0 {
+		i, st.free = int(st.free[n-1]), st.free[:n-1]
+		st.keys[i] = ks
+	} else {
+		i = len(st.keys)
+		st.keys = append(st.keys, ks)
+	}
+	switch {
+	case st.keyIndex != nil:
+		st.keyIndex[hk] = int32(i)
+	case len(st.keys) > keyIndexAt:
+		st.keyIndex = make(map[uint64]int32, 2*len(st.keys))
+		for j := range st.keys {
+			if st.keys[j].used {
+				st.keyIndex[st.keys[j].hk] = int32(j)
+			}
+		}
+	}
+	return i
 }
 
 // planFor returns the index of the plan of the keys over budget, adding it when new; false
 // when the metric has maxPlans already.
-func (st *state) planFor(over []planKey) (int, bool) {
-	for i, p := range st.plans {
+func (d *diversion) planFor(over []planKey) (int, bool) {
+	for i, p := range d.plans {
 		if samePlan(p.keys, over) {
 			return i, true
 		}
 	}
-	if len(st.plans) >= maxPlans {
+	if len(d.plans) >= maxPlans {
 		return 0, false
 	}
 	keys := make([]planKey, len(over))
@@ -154,8 +235,8 @@ func (st *state) planFor(over []planKey) (int, bool) {
 		k.key = string(append([]byte(nil), k.key...))
 		keys[i] = k
 	}
-	st.plans = append(st.plans, plan{keys: keys})
-	return len(st.plans) - 1, true
+	d.plans = append(d.plans, plan{keys: keys})
+	return len(d.plans) - 1, true
 }
 
 func samePlan(a, b []planKey) bool {

@@ -30,7 +30,7 @@ const (
 const (
 	genBit   = 1 << 31
 	valMask  = genBit - 1
-	minSlots = 8
+	minSlots = 4
 )
 
 func parity(epoch uint32) uint32 { return (epoch & 1) << 31 }

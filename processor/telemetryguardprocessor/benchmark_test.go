@@ -23,6 +23,8 @@ import (
 
 	"github.com/otelwarden/warden/internal/sample"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
 
 const benchItems = 1000
@@ -37,16 +39,27 @@ func benchProcessor(tb testing.TB, cfg *Config, next consumer.Metrics) processor
 }
 
 // BenchmarkConsumeMetrics measures the processor per data point on a realistic 1000-point
-// batch (five services, 150 series each), with the default configuration (every series in
-// its budget) and with a budget of 10 series per metric (most points folded into the overflow
-// series; each iteration folds a fresh copy, made, 64 at a time, with the timer stopped).
+// batch (five services, 150 series each): with the default configuration (every series in
+// its budget); with every guard (the semantic conventions' types and enums, a rule on the
+// route's length, a rate limit per service); and with a budget of 10 series per metric (most
+// points folded into the overflow series; each iteration folds a fresh copy, made, 64 at a
+// time, with the timer stopped).
 func BenchmarkConsumeMetrics(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		budget int
-	}{{"default", 2000}, {"over budget", 10}} {
+		all    bool
+	}{{"default", 2000, false}, {"every guard", 2000, true}, {"over budget", 10, false}} {
 		b.Run(tc.name, func(b *testing.B) {
-			cfg := testConfig(func(c *Config) { c.Cardinality.Series.MaxPerMetric = tc.budget })
+			cfg := testConfig(func(c *Config) {
+				c.Cardinality.Series.MaxPerMetric = tc.budget
+				if tc.all {
+					c.Schema.Checks.Semconv = schema.SemconvConfig{Embedded: true}
+					c.Schema.Checks.Rules = []schema.Rule{{Keys: []string{"http.route"}, MaxLength: 128}}
+					c.Rate.Source = ratelimit.SourceConfig{ResourceAttribute: "service.name"}
+					c.Rate.Limits = ratelimit.Limits{RecordsPerSecond: 1e12, RecordsBurst: 1 << 30}
+				}
+			})
 			p := benchProcessor(b, cfg, consumertest.NewNop())
 			src := sample.Metrics(sample.Options{Items: benchItems})
 			md := pmetric.NewMetrics()

@@ -32,9 +32,9 @@ type guardProcessor struct {
 	id     component.ID
 
 	card   *cardinality.Guard // nil when disabled
-	schema *schema.Checker    // nil without rules
+	schema *schema.Checker    // nil without rules; compiled at Start
 	rate   *rateGuard         // nil without limits
-	// walks says, by signal, whether a batch is walked at all.
+	// walks says, by signal, whether a batch is walked at all; set at Start.
 	walks [4]bool
 
 	rec    audit.Recorder
@@ -58,22 +58,8 @@ func newProcessor(set processor.Settings, cfg *Config) (*guardProcessor, error) 
 			return nil, fmt.Errorf("cardinality: %w", err)
 		}
 	}
-	if cfg.Schema.Mode != cardinality.ModeDisabled {
-		checker, err := schema.Compile(schema.Config(cfg.Schema.Checks), schema.ReportOnly(cfg.Schema.Mode == cardinality.ModeReport))
-		if err != nil {
-			return nil, fmt.Errorf("schema: %w", err)
-		}
-		for l := range walk.LevelExemplar + 1 {
-			if checker.Checks(l) {
-				p.schema = checker
-			}
-		}
-	}
 	if p.rate, err = newRateGuard(ratelimit.Config(cfg.Rate)); err != nil {
 		return nil, fmt.Errorf("rate: %w", err)
-	}
-	for _, s := range []walk.Signal{walk.SignalTraces, walk.SignalLogs, walk.SignalMetrics} {
-		p.walks[s] = p.schema != nil || (p.card != nil && (s == walk.SignalMetrics || p.card.LimitsAttributes(s)))
 	}
 	p.counts = newCounting(cfg)
 	p.works.New = func() any { return p.newWork() }
@@ -83,8 +69,15 @@ func newProcessor(set processor.Settings, cfg *Config) (*guardProcessor, error) 
 	return p, nil
 }
 
-// Start finds the ledger, starts its summaries and the cardinality guard's windows.
+// Start compiles the schema (reading its rule files and registry), finds the ledger, starts
+// its summaries and the cardinality guard's windows.
 func (p *guardProcessor) Start(_ context.Context, host component.Host) error {
+	if err := p.compileSchema(); err != nil {
+		return fmt.Errorf("telemetry_guard: schema: %w", err)
+	}
+	for _, s := range []walk.Signal{walk.SignalTraces, walk.SignalLogs, walk.SignalMetrics} {
+		p.walks[s] = p.schema != nil || (p.card != nil && (s == walk.SignalMetrics || p.card.LimitsAttributes(s)))
+	}
 	rec, err := audit.FromHost(host, p.cfg.Ledger)
 	if err != nil {
 		return fmt.Errorf("telemetry_guard: %w", err)
@@ -99,6 +92,23 @@ func (p *guardProcessor) Start(_ context.Context, host component.Host) error {
 	if p.card != nil {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.sweep()
+	}
+	return nil
+}
+
+// compileSchema compiles the schema guard, unless it is disabled or has nothing to check.
+func (p *guardProcessor) compileSchema() error {
+	if p.cfg.Schema.Mode == cardinality.ModeDisabled {
+		return nil
+	}
+	checker, err := schema.Compile(schema.Config(p.cfg.Schema.Checks), schema.ReportOnly(p.cfg.Schema.Mode == cardinality.ModeReport))
+	if err != nil {
+		return err
+	}
+	for l := range walk.LevelExemplar + 1 {
+		if checker.Checks(l) {
+			p.schema = checker
+		}
 	}
 	return nil
 }

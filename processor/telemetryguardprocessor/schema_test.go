@@ -12,10 +12,12 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
+	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadatatest"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
 )
@@ -128,4 +130,17 @@ func TestSchemaChecksEveryMapOfADataPoint(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(raw), "password")
 	assert.Equal(t, 1, got.DataPointCount())
+}
+
+// Rule files are read at start, not when the configuration is validated: `validate` needs no
+// file, and a missing or broken one stops the collector at start with its name.
+func TestSchemaFilesAreReadAtStart(t *testing.T) {
+	cfg := testConfig(func(c *Config) { c.Schema.Checks.Files = []string{"testdata/no-such-rules.yaml"} })
+	require.NoError(t, cfg.Validate())
+	p, err := newProcessor(processortest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	err = p.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no-such-rules.yaml")
+	require.NoError(t, p.Shutdown(context.Background()))
 }

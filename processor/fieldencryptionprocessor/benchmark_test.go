@@ -126,7 +126,7 @@ func BenchmarkKMSCallsPerMillion(b *testing.B) {
 	for b.Loop() {
 		p, err := newProcessor(processortest.NewNopSettings(metadata.Type), cfg)
 		require.NoError(b, err)
-		require.NoError(b, p.start(context.Background(), componenttest.NewNopHost()))
+		require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
 		src := benchLogs(20)
 		batch := plog.NewLogs()
 		const records = 1_000_000
@@ -139,7 +139,7 @@ func BenchmarkKMSCallsPerMillion(b *testing.B) {
 		stats := p.encryptor.Stats()
 		require.Equal(b, uint64(records), stats.Encryptions)
 		b.ReportMetric(float64(stats.DataKeys), "kms-calls/1M-records")
-		require.NoError(b, p.shutdown(context.Background()))
+		require.NoError(b, p.Shutdown(context.Background()))
 	}
 }
 

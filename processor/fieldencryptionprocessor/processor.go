@@ -89,9 +89,9 @@ func newProcessor(set processor.Settings, cfg *Config) (*fieldProcessor, error) 
 	return p, nil
 }
 
-// start opens the key provider (creating a development keyring when configured to) and the
+// Start opens the key provider (creating a development keyring when configured to) and the
 // ledger's aggregator.
-func (p *fieldProcessor) start(ctx context.Context, host component.Host) error {
+func (p *fieldProcessor) Start(ctx context.Context, host component.Host) error {
 	if err := p.openProvider(ctx); err != nil {
 		return fmt.Errorf("field_encryption: %w", err)
 	}
@@ -163,7 +163,7 @@ func (p *fieldProcessor) openProvider(ctx context.Context) error {
 	return nil
 }
 
-func (p *fieldProcessor) shutdown(ctx context.Context) error {
+func (p *fieldProcessor) Shutdown(ctx context.Context) error {
 	var errs []error
 	if p.agg != nil {
 		errs = append(errs, p.agg.Shutdown(ctx))

@@ -76,8 +76,10 @@ type Batch struct {
 	st       *state // the current metric's state, locked while set
 	svc      *state // the current service's state (spans, log records), locked while set
 	m        metricInfo
-	carriers map[uint64]int32 // target identity -> index in list, for the current metric
+	mkey     uint64               // the current metric's identity: resource and name
+	carriers map[carrierKey]int32 // metric and target identity -> index in list, for the batch
 	list     []carrier
+	touched  []int32 // the carriers the current metric entry made or merged into
 
 	over []planKey // scratch: the keys of a point over budget
 
@@ -116,6 +118,9 @@ func (g *Guard) NewBatch(signal walk.Signal) *Batch {
 func (b *Batch) End() {
 	b.leaveMetric()
 	b.leaveService()
+	clear(b.carriers)
+	b.list = b.list[:0]
+	b.nAggs = 0
 	b.res, b.scope, b.metric = pcommon.Resource{}, pcommon.InstrumentationScope{}, pmetric.Metric{}
 	b.hasRes, b.hasScope, b.hasMet = false, false, false
 }
@@ -180,7 +185,10 @@ func (b *Batch) setScope(sc pcommon.InstrumentationScope) {
 	b.scopeHash = mix(b.g.h.str(sc.Name())*31 + b.g.h.str(sc.Version()))
 }
 
-// leaveMetric writes the totals of the metric's overflow points and unlocks its state.
+// leaveMetric writes the totals of the overflow points that the metric entry made or merged
+// into and unlocks its state. A carrier stays for the rest of the batch: a metric held in
+// several entries of one batch (as concatenated requests are) leaves with one point per
+// series it folded into, not one per entry.
 func (b *Batch) leaveMetric() {
 	if !b.hasMet {
 		return

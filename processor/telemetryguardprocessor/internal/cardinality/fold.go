@@ -25,14 +25,20 @@ import (
 // reports; one that stops for longer than the window and comes back is a new member, and its
 // value is counted from its start again.
 
+// carrierKey names a folded series in a batch: its metric (resource and name) and its
+// identity within the metric.
+type carrierKey struct{ metric, target uint64 }
+
 // carrier is the point of a batch that carries a folded series.
 type carrier struct {
 	num  pmetric.NumberDataPoint
 	hist pmetric.HistogramDataPoint
 	exp  pmetric.ExponentialHistogramDataPoint
 	sum  pmetric.SummaryDataPoint
-	// target is the running total it leaves with (cumulative), or -1.
+	// target is the running total it leaves with (cumulative), or -1; tid is its identity.
 	target int32
+	tid    uint64
+	typ    pmetric.MetricType
 	// agg is the merge of a delta exponential histogram, in Batch.aggs, or -1.
 	agg int32
 	// The value of a number carrier, written once at the end (setting a number point's value
@@ -41,19 +47,22 @@ type carrier struct {
 	f       float64
 	double  bool
 	changed bool
+	touched bool // in Batch.touched
 }
 
 // fold merges a delta or gauge point into the batch's carrier of target, or makes it the
 // carrier (rewritten into the overflow series when overflow is set). False when the point
 // cannot be merged (other histogram bounds): it is dropped.
 func (b *Batch) fold(e *walk.Element, target uint64, overflow bool) (walk.Op, bool) {
-	if ci, ok := b.carriers[target]; ok {
+	key := carrierKey{b.mkey, target}
+	if ci, ok := b.carriers[key]; ok {
+		b.touch(ci)
 		return walk.Delete, b.merge(&b.list[ci], e)
 	}
 	if overflow {
 		setOverflow(e.Attributes)
 	}
-	c := carrier{target: -1, agg: -1}
+	c := carrier{target: -1, agg: -1, typ: b.m.typ}
 	b.setCarrierPoint(&c, e)
 	switch b.m.typ {
 	case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
@@ -67,9 +76,24 @@ func (b *Batch) fold(e *walk.Element, target uint64, overflow bool) (walk.Op, bo
 		c.agg = b.takeAgg()
 		b.aggs[c.agg].load(e.ExponentialHistogramDataPoint)
 	}
-	b.carriers[target] = int32(len(b.list))
-	b.list = append(b.list, c)
+	b.add(key, c)
 	return walk.Keep, true
+}
+
+// add makes c the carrier of key.
+func (b *Batch) add(key carrierKey, c carrier) {
+	ci := int32(len(b.list))
+	b.carriers[key] = ci
+	b.list = append(b.list, c)
+	b.touch(ci)
+}
+
+// touch notes that the current metric entry made or merged into carrier ci.
+func (b *Batch) touch(ci int32) {
+	if c := &b.list[ci]; !c.touched {
+		c.touched = true
+		b.touched = append(b.touched, ci)
+	}
 }
 
 func (b *Batch) setCarrierPoint(c *carrier, e *walk.Element) {
@@ -217,7 +241,9 @@ func (b *Batch) foldMember(e *walk.Element, st *state, m *member, sum uint64) (w
 	if !d.folds.update(m, t, e, b) {
 		return walk.Delete, false
 	}
-	if _, ok := b.carriers[t.id]; ok {
+	key := carrierKey{b.mkey, t.id}
+	if ci, ok := b.carriers[key]; ok {
+		b.touch(ci)
 		return walk.Delete, true
 	}
 	if m.plan < 0 {
@@ -225,34 +251,39 @@ func (b *Batch) foldMember(e *walk.Element, st *state, m *member, sum uint64) (w
 	} else {
 		b.rewrite(e.Attributes, &d.plans[m.plan], sum)
 	}
-	c := carrier{target: m.target, agg: -1}
+	c := carrier{target: m.target, tid: t.id, agg: -1, typ: b.m.typ}
 	b.setCarrierPoint(&c, e)
-	b.carriers[t.id] = int32(len(b.list))
-	b.list = append(b.list, c)
+	b.add(key, c)
 	return walk.Keep, true
 }
 
-// finishCarriers writes the running totals and exponential histogram merges into the
-// carriers of the metric the batch leaves.
+// finishCarriers writes the running totals and merges into the carriers that the metric
+// entry the batch leaves made or merged into, with its state still locked. Writing is
+// idempotent: a carrier merged into again by a later entry of the same metric is written again
+// then.
 func (b *Batch) finishCarriers() {
-	for i := range b.list {
-		c := &b.list[i]
+	for _, ci := range b.touched {
+		c := &b.list[ci]
+		c.touched = false
 		switch {
 		case c.target >= 0:
-			b.st.div.folds.targets[c.target].writeTo(c, b.m.typ)
+			if b.st == nil || b.st.div == nil || int(c.target) >= len(b.st.div.folds.targets) {
+				continue
+			}
+			if t := &b.st.div.folds.targets[c.target]; t.id == c.tid {
+				t.writeTo(c, c.typ)
+			}
 		case c.agg >= 0:
 			b.aggs[c.agg].writeTo(c.exp)
-		case b.m.typ == pmetric.MetricTypeGauge || b.m.typ == pmetric.MetricTypeSum:
+		case c.typ == pmetric.MetricTypeGauge || c.typ == pmetric.MetricTypeSum:
 			c.writeNumber()
 		}
-		if b.m.typ == pmetric.MetricTypeSummary {
+		if c.typ == pmetric.MetricTypeSummary {
 			// Quantiles cannot be merged.
 			c.sum.QuantileValues().RemoveIf(func(pmetric.SummaryDataPointValueAtQuantile) bool { return true })
 		}
 	}
-	clear(b.carriers)
-	b.list = b.list[:0]
-	b.nAggs = 0
+	b.touched = b.touched[:0]
 }
 
 // folds are the running totals of a metric's folded cumulative series, and their members.

@@ -131,7 +131,7 @@ func New(cfg Config) (*Guard, error) {
 	for i := range g.shards {
 		g.shards[i].states = map[uint64]*state{}
 	}
-	g.batches.New = func() any { return &Batch{g: g, carriers: map[uint64]int32{}, byService: map[string]*Counts{}} }
+	g.batches.New = func() any { return &Batch{g: g, carriers: map[carrierKey]int32{}, byService: map[string]*Counts{}} }
 	return g, nil
 }
 

@@ -182,3 +182,63 @@ func TestReportModeChangesNothingAndCountsWhatEnforceWould(t *testing.T) {
 		assert.NotZero(t, rc[ActionOverflow][ReasonSeriesLimit])
 	}
 }
+
+// splitBatch builds one batch holding the series [0, n) of one metric in two parts, either as
+// two resource entries (as concatenated requests are) or as two metric entries of one scope.
+func splitBatch(temporality pmetric.AggregationTemporality, at, n, cut int, sameScope bool, value func(i int) int64) pmetric.Metrics {
+	part := func(from, to int) pmetric.Metrics {
+		pts := make([]sumPoint, 0, to-from)
+		for i := from; i < to; i++ {
+			pts = append(pts, sumPoint{attrs: user(i), value: value(i)})
+		}
+		return sums("http.server.requests", temporality, at, pts...)
+	}
+	md, second := part(0, cut), part(cut, n)
+	if sameScope {
+		second.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().MoveAndAppendTo(
+			md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics())
+		return md
+	}
+	second.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	return md
+}
+
+func TestAMetricInSeveralEntriesOfABatchLeavesWithOneOverflowPoint(t *testing.T) {
+	for _, temporality := range []pmetric.AggregationTemporality{pmetric.AggregationTemporalityDelta, pmetric.AggregationTemporalityCumulative} {
+		for _, sameScope := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/same_scope=%v", temporality, sameScope), func(t *testing.T) {
+				g, _ := testGuard(t, func(c *Config) { c.Series.MaxPerMetric = 10 })
+				value := func(i int) int64 { return int64(i + 1) }
+				var folded int64
+				for i := 10; i < 30; i++ {
+					folded += value(i)
+				}
+				md := splitBatch(temporality, 60, 30, 20, sameScope, value)
+				want := sumTotal(md)
+				c := process(t, g, md)
+				got := points(md) // fails on two points of one series
+				require.Len(t, got, 11, "the budget, and one overflow point")
+				assert.Equal(t, folded, got[overflowKey].IntValue())
+				assert.Equal(t, want, sumTotal(md))
+				assert.EqualValues(t, 20, c[ActionOverflow][ReasonSeriesLimit])
+
+				// The next export grows every series by one: the cumulative total grows by
+				// what its members added, the delta one is their new values.
+				md = splitBatch(temporality, 120, 30, 20, sameScope, func(i int) int64 {
+					if temporality == pmetric.AggregationTemporalityDelta {
+						return 1
+					}
+					return value(i) + 1
+				})
+				process(t, g, md)
+				got = points(md)
+				require.Len(t, got, 11)
+				if temporality == pmetric.AggregationTemporalityDelta {
+					assert.EqualValues(t, 20, got[overflowKey].IntValue())
+				} else {
+					assert.Equal(t, folded+20, got[overflowKey].IntValue())
+				}
+			})
+		}
+	}
+}

@@ -108,13 +108,11 @@ func (b *Batch) setMetric(m pmetric.Metric) {
 		info.exempt = info.exempt || p.exempt
 	}
 	b.m = info
-	clear(b.carriers)
-	b.list = b.list[:0]
 	if info.exempt {
 		return
 	}
-	key := mix(b.resSum ^ g.h.str(name)*0x94d049bb133111eb)
-	b.st = g.lookup(key, walk.SignalMetrics, name, b.service, info.policy, b.epoch)
+	b.mkey = mix(b.resSum ^ g.h.str(name)*0x94d049bb133111eb)
+	b.st = g.lookup(b.mkey, walk.SignalMetrics, name, b.service, info.policy, b.epoch)
 }
 
 // op is Delete in enforce mode and Keep in report mode.

@@ -23,7 +23,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_
 TEST_FLAGS ?= -race -timeout 20m
 E2E_FLAGS  ?= -timeout 40m
 
-.PHONY: build run test unit-test e2e bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
+.PHONY: build run test unit-test alloc-test e2e telemetrygen bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
 
 ## tools: build the pinned tools into .tools/
 tools: $(OCB) $(MDATAGEN) $(TELEMETRYGEN) $(LOCALKMS)
@@ -36,6 +36,13 @@ $(TELEMETRYGEN): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS)/ github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen
 $(LOCALKMS): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS)/ github.com/nsmithuk/local-kms
+
+## telemetrygen: just the load generator the READMEs send data with (also `make .tools/telemetrygen`)
+telemetrygen: $(TELEMETRYGEN)
+.tools/builder: $(OCB)
+.tools/mdatagen: $(MDATAGEN)
+.tools/telemetrygen: $(TELEMETRYGEN)
+.tools/local-kms: $(LOCALKMS)
 
 ## build: the collector (through ocb) and wardenctl, incrementally
 build: $(COLLECTOR) $(if $(wildcard cmd/wardenctl),$(WARDENCTL))
@@ -54,10 +61,15 @@ run: build
 	$(COLLECTOR) --config $(CONFIG)
 
 ## test: every test: unit and in-process tests, then e2e against the built binary
-test: unit-test e2e
+test: unit-test alloc-test e2e
 
 unit-test:
 	$(GO) test $(TEST_FLAGS) ./...
+
+# The allocation tests skip themselves under the race detector (it allocates): run them once
+# more without it.
+alloc-test:
+	$(GO) test -count=1 -run 'Alloc' ./...
 
 e2e: build $(TELEMETRYGEN) $(LOCALKMS)
 	WARDEN_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 $(E2E_FLAGS) ./tests/e2e/...

@@ -120,7 +120,7 @@ func card(v string, i, j int, dst []Match) []Match {
 		e := int(g.end[k])
 		// Digits continuing with a dash or dot belong to a longer token; a space may be
 		// followed by anything (an expiry date, a CVV).
-		if joinedRight(v, e) || dashedOn(v, e) || !cardIssuer(leadingDigits(v, i, e, 6), digits) || !luhn(v, i, e) {
+		if joinedRight(v, e) || g.dashedOn(v, e) || !cardIssuer(leadingDigits(v, i, e, 6), digits) || !luhn(v, i, e) {
 			continue
 		}
 		if digits == 12 || !printedGrouping(v[i], &g, k) {
@@ -142,10 +142,14 @@ func card(v string, i, j int, dst []Match) []Match {
 	return append(dst, Match{Start: i, End: int(g.end[best]), Type: Card, Custom: -1})
 }
 
-// dashedOn reports whether a dash separator and more digits follow e ("4111--1111--1111--1111--2222").
-func dashedOn(v string, e int) bool {
-	n := cardSeparator(v, e)
-	return n > 0 && (v[e] == '-' || v[e+n/2] == '-')
+// dashedOn reports whether the groups' separator holds a dash and follows e with more
+// digits: the groups are part of a longer token ("4111--1111--1111--1111--2222").
+func (g *cardGroups) dashedOn(v string, e int) bool {
+	if g.n == 1 {
+		return false
+	}
+	s := int(g.end[0])
+	return (v[s] == '-' || v[s+g.sep/2] == '-') && cardSeparator(v, e) == g.sep && v[e] == v[s]
 }
 
 // printedGrouping reports whether groups 0..k, starting with the digit first, are written as

@@ -80,7 +80,8 @@ func TestCardGroupings(t *testing.T) {
 		{"4-4-5 outside visa", "6799 9999 99999", nil},
 		{"6-13 outside 6", "411111 1111111111102", nil},
 		{"5-14", "62212 61234567890129", nil},
-		{"longer dashed run", "4111--1111--1111--1111--2222", nil},
+		{"longer dashed run", "4111--1111--1111--1111--2222 4111 - 1111 - 1111 - 1111 - 2222", nil},
+		{"expiry after a spaced dash", "4111 1111 1111 1111 - 12/29", []string{"card:4111 1111 1111 1111"}},
 		{"escape alone", "%20", nil},
 	})
 }
@@ -166,4 +167,79 @@ func TestCardIssuerTable(t *testing.T) {
 		}
 		assert.Equal(t, tc.lengths, got, "%d", tc.iin6)
 	}
+}
+
+// plantedNotations are the notations of card.go, ssn.go, iban.go and email.go that must be
+// found whatever surrounds them, given a space on each side; the finding covers v[from:].
+var plantedNotations = []struct {
+	v    string
+	t    Type
+	from int
+}{
+	{v: "4111  1111  1111  1111", t: Card},
+	{v: "4111--1111--1111--1111", t: Card},
+	{v: "6221 2612 3456 7890 129", t: Card},
+	{v: "622126 1234567890129", t: Card},
+	{v: "1220 00000 000003", t: Card},
+	{v: "9792 1234 5678 9018", t: Card},
+	{v: "8100123456789017", t: Card},
+	{v: "card 6012 201604 138", t: Card, from: len("card ")},
+	{v: "card 501812345673", t: Card, from: len("card ")},
+	{v: "ssn 078051120", t: SSN, from: len("ssn ")},
+	{v: "SSN: 078.05.1120", t: SSN, from: len("SSN: ")},
+	{v: "DE89-3704-0044-0532-0130-00", t: IBAN},
+	{v: "GB82.WEST.1234.5698.7654.32", t: IBAN},
+	{v: "jane@bücher.example", t: Email},
+	{v: "user@xn--bcher-kva.example", t: Email},
+	{v: "user@[192.0.2.1]", t: Email},
+	{v: "user@[IPv6:2001:db8::1]", t: Email},
+}
+
+// TestNotationsDoNotAllocate: context look-back, doubled separators, address literals and
+// internationalised domains cost no allocation, found or not.
+func TestNotationsDoNotAllocate(t *testing.T) {
+	skipUnderRace(t)
+	values := append([]string{"ref 4222 22222 2222", "9780306406157", "078051120", "078.05.1120",
+		"git@github.com:org/repo.git", "@types/node@20.11.5", "jane@example.comです"}, stepCounterLines...)
+	for _, p := range plantedNotations {
+		values = append(values, p.v)
+	}
+	dst := make([]Match, 0, 8)
+	for _, v := range values {
+		allocs := testing.AllocsPerRun(100, func() { allScanner.Scan(v, dst[:0]) })
+		assert.Zero(t, allocs, "%q", v)
+	}
+}
+
+func FuzzPlantedNotations(f *testing.F) {
+	for i, line := range stepCounterLines {
+		f.Add(line, "", uint8(i))
+	}
+	f.Add("%20", "%40", uint8(0))
+	f.Add("card", "- 2222", uint8(7))
+	f.Add("4111", "1111", uint8(1))
+	f.Add("ssn", "-1", uint8(9))
+	f.Add("x.", ".32", uint8(12))
+	f.Add("\xe3\x81", "\xe3", uint8(13))
+	f.Add("git", ":org/repo", uint8(14))
+	f.Add("[", "]", uint8(15))
+	f.Fuzz(func(t *testing.T, a, b string, which uint8) {
+		p := plantedNotations[int(which)%len(plantedNotations)]
+		v := a + " " + p.v + " " + b
+		if len(v) > fuzzScanner.maxScan {
+			return
+		}
+		ms, _ := fuzzScanner.Scan(v, nil)
+		checkMatches(t, v, ms, fuzzScanner)
+		start := len(a) + 1
+		if covering(ms, Match{Start: start + p.from, End: start + len(p.v)}) == nil {
+			t.Fatalf("planted %s %q not covered in %q: %v", p.t, p.v, v, ms)
+		}
+		// Without its card word, a step counter's line is clean.
+		for _, line := range stepCounterLines {
+			if ms, _ := allScanner.Scan(line+" "+b, nil); len(ms) > 0 && ms[0].Start < len(line) {
+				t.Fatalf("%q found in %q", v[ms[0].Start:ms[0].End], line+" "+b)
+			}
+		}
+	})
 }

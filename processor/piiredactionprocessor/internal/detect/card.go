@@ -87,12 +87,15 @@ func (g *cardGroups) size(k int) int { return int(g.end[k] - g.start[k]) }
 // card accepts, at the digit word v[i:j], the longest run of groups with 12 to 19 digits
 // that passes Luhn, matches an issuer's prefix and length and is written as cards are.
 func card(v string, i, j int, dst []Match) []Match {
-	if afterEscape(v, i) {
+	switch {
+	case afterEscape(v, i):
 		if j-i <= 2 {
 			return dst
 		}
 		i += 2 // "%20" then digits: the number starts after the escape
-	} else if joinedLeft(v, i) {
+	case i >= 3 && v[i-3] == '%' && class[v[i-2]]&class[v[i-1]]&cHex != 0:
+		// "%2C" then digits: not glued to a word
+	case joinedLeft(v, i):
 		return dst
 	}
 	if first := v[i]; first == '0' || first == '7' {

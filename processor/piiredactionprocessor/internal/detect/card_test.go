@@ -82,7 +82,8 @@ func TestCardGroupings(t *testing.T) {
 		{"5-14", "62212 61234567890129", nil},
 		{"longer dashed run", "4111--1111--1111--1111--2222 4111 - 1111 - 1111 - 1111 - 2222", nil},
 		{"expiry after a spaced dash", "4111 1111 1111 1111 - 12/29", []string{"card:4111 1111 1111 1111"}},
-		{"escape alone", "%20", nil},
+		{"escape alone", "%20 %2C %2C1", nil},
+		{"after a hex escape", "cards=4111111111111111%2C5555555555554444", []string{"card:4111111111111111", "card:5555555555554444"}},
 	})
 }
 

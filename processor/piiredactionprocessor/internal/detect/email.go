@@ -30,6 +30,7 @@ func email(v string, i int, dst []Match) []Match {
 	if a > 0 && class[v[a-1]]&cLocal != 0 {
 		return dst // local part longer than the RFC allows
 	}
+	a = afterEscapeAt(v, a, i)
 	for a < i && v[a] == '.' {
 		a++ // sentence punctuation before the address
 	}
@@ -54,6 +55,18 @@ func email(v string, i int, dst []Match) []Match {
 		return dst
 	}
 	return append(dst, Match{Start: a, End: b, Type: Email, Custom: -1})
+}
+
+// afterEscapeAt moves a local part starting at a past an escape it starts inside: "%3C" or
+// "\u003c" before the address ("mailto%3Ajane@...", JSON's "\u003cjane@...\u003e").
+func afterEscapeAt(v string, a, i int) int {
+	switch {
+	case a > 0 && v[a-1] == '%' && a+2 < i && class[v[a]]&cHex != 0 && class[v[a+1]]&cHex != 0:
+		return a + 2
+	case a > 0 && v[a-1] == '\\' && a+5 < i && v[a] == 'u' && class[v[a+1]]&class[v[a+2]]&class[v[a+3]]&class[v[a+4]]&cHex != 0:
+		return a + 5
+	}
+	return a
 }
 
 // domainEnd returns where the host name starting at d ends: ASCII letters, digits, dots and

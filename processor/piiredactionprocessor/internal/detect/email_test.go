@@ -18,6 +18,10 @@ func TestEmailInternational(t *testing.T) {
 		{"colon and space after", "mail jane@example.com: hello", []string{"email:jane@example.com"}},
 		{"port after", "jane@example.com:8080", []string{"email:jane@example.com"}},
 
+		{"after a percent escape", "to=%22jane@example.com%22 mailto%3Ajane@example.com", []string{"email:jane@example.com", "email:jane@example.com"}},
+		{"after a unicode escape", `"\u003cjane@example.com\u003e"`, []string{"email:jane@example.com"}},
+		{"after an html entity", "&#34;jane@example.com&#34;", []string{"email:jane@example.com"}},
+
 		{"ssh address", "git@github.com:org/repo.git", nil},
 		{"scp path", "deploy@host.example.com:/srv/app", nil},
 		{"scp home", "deploy@host.example.com:~/app", nil},

@@ -192,6 +192,10 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 			for j < len(v) && isDigit(v[j]) {
 				j++
 			}
+			if j == i+1 && i > 0 && v[i-1] == '%' && j+1 < len(v) && class[v[j]]&cHex != 0 && isDigit(v[j+1]) {
+				i, prev = j, 0 // "%2C4111...": a number starts after the escape
+				continue
+			}
 			if j < len(v) && isWord(v[j]) {
 				i = wordEnd(v, j) - 1 // hex, ids, "02T03": not a number, skip the word
 				prev = v[i]

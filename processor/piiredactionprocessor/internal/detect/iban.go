@@ -29,7 +29,7 @@ func isUpperOrDigit(c byte) bool { return class[c]&(cUpper|cDigit) != 0 }
 
 // iban accepts, at the word v[i:j], a country code, two check digits and the country's
 // length of upper-case letters and digits, written compactly or in groups of four separated
-// by single spaces, whose mod-97 check is 1.
+// by single spaces, dashes or dots (one kind throughout), whose mod-97 check is 1.
 func iban(v string, i, j int, dst []Match) []Match {
 	if !isUpper(v[i+1]) || !isDigit(v[i+2]) || !isDigit(v[i+3]) {
 		return dst
@@ -46,10 +46,10 @@ func iban(v string, i, j int, dst []Match) []Match {
 				return dst
 			}
 		}
-	case j-i == 4:
-		count, p := 4, j
+	case j-i == 4 && j < len(v) && (v[j] == ' ' || v[j] == '-' || v[j] == '.'):
+		count, p, sep := 4, j, v[j]
 		for count < n {
-			if p+1 >= len(v) || v[p] != ' ' {
+			if p+1 >= len(v) || v[p] != sep {
 				return dst
 			}
 			q := p + 1
@@ -73,12 +73,12 @@ func iban(v string, i, j int, dst []Match) []Match {
 	return append(dst, Match{Start: i, End: e, Type: IBAN, Custom: -1})
 }
 
-// ibanChecksum computes ISO 7064 mod 97-10 over v[a:e] (spaces skipped) with the first four
+// ibanChecksum computes ISO 7064 mod 97-10 over v[a:e] (separators skipped) with the first four
 // characters moved to the end and letters counted as 10-35.
 func ibanChecksum(v string, a, e int) bool {
 	r := 0
 	for p := a + 4; p < e; p++ {
-		if v[p] != ' ' {
+		if isUpperOrDigit(v[p]) {
 			r = mod97(r, v[p])
 		}
 	}

@@ -192,6 +192,10 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 			for j < len(v) && isDigit(v[j]) {
 				j++
 			}
+			if j == i+1 && i > 0 && v[i-1] == '%' && j+1 < len(v) && class[v[j]]&cHex != 0 && isDigit(v[j+1]) {
+				i, prev = j, 0 // "%2C4111...": a number starts after the escape
+				continue
+			}
 			if j < len(v) && isWord(v[j]) {
 				i = wordEnd(v, j) - 1 // hex, ids, "02T03": not a number, skip the word
 				prev = v[i]
@@ -270,8 +274,8 @@ func mayFollowAWSSecretKey(c byte) bool {
 
 // mayStartNumber is the cheap test before the digit detectors at the all-digit word v[i:j].
 // A number glued to a word before it ("ORD-2026", "v1.2") starts nothing. Otherwise the
-// sizes of the first two groups decide: a card has 13+ digits in one group or groups of 3-6,
-// an SSN 3-2-..., a NANP phone 3-3-... or 1-3-..., an IPv4 address 1-3 digits and a dot.
+// sizes of the first two groups decide: a card has 12+ digits in one group or groups of 3-6,
+// an SSN 3-2-... or nine digits, a NANP phone 3-3-... or 1-3-..., an IPv4 address 1-3 digits and a dot.
 // Dates (2026-01-02) and times fail here, before any group is collected.
 func mayStartNumber(v string, i, j int) bool {
 	if i > 0 {
@@ -285,11 +289,11 @@ func mayStartNumber(v string, i, j int) bool {
 		}
 	}
 	n1 := j - i
-	if n1 >= 13 {
+	if n1 >= 12 || n1 == 9 { // a card (12 digits: Maestro); an SSN without dashes
 		return true
 	}
 	if j+1 >= len(v) || !isDigit(v[j+1]) {
-		return false
+		return n1 >= 3 && n1 <= 6 && cardSeparator(v, j) > 1 // "4111  1111", "4111 - 1111"
 	}
 	sep := v[j]
 	if sep != ' ' && sep != '-' && sep != '.' {

@@ -174,12 +174,13 @@ var placeholderNames = []string{
 
 // LooksLikeName reports whether v, found under a name key, may be a person's name: at most
 // 256 bytes, with a letter, not a placeholder (unknown, n/a, null, ...) and not a token the
-// processor wrote ([REDACTED:...], [HASH:...]), so that a second pass changes nothing.
+// processor wrote ([REDACTED:...], [HASH:...], or masked: no name holds a '*'), so that a
+// second pass changes nothing.
 func LooksLikeName(v string) bool {
 	if len(v) == 0 || len(v) > maxNameBytes {
 		return false
 	}
-	if strings.HasPrefix(v, "[REDACTED:") || strings.HasPrefix(v, "[HASH:") {
+	if strings.HasPrefix(v, "[REDACTED:") || strings.HasPrefix(v, "[HASH:") || strings.IndexByte(v, '*') >= 0 {
 		return false
 	}
 	letter := false

@@ -109,7 +109,7 @@ func TestLooksLikeName(t *testing.T) {
 	for _, v := range []string{
 		"", "12345", "-", "  ", "N/A", "n/a", "unknown", "Unknown", "null", "NONE", " anonymous ",
 		"[REDACTED:name]", "[HASH:name:v1:3fdcb8cd:a1b104674d2c0219b5c2f5334f995fe7]",
-		strings.Repeat("a", 257), "2024-01-02", "+44 20 7946 0958",
+		"J*** ***", strings.Repeat("a", 257), "2024-01-02", "+44 20 7946 0958",
 	} {
 		assert.False(t, LooksLikeName(v), "%q", v)
 	}

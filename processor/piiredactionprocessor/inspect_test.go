@@ -74,7 +74,7 @@ func TestInspectorFindsWhatTheProcessorCounts(t *testing.T) {
 func TestInspectorChangesNothingAndReportsWhere(t *testing.T) {
 	in, err := NewInspector(testConfig(func(c *Config) {
 		c.Names.Action = ActionRedact
-		c.Hash = HashConfig{KeyFile: "/does/not/exist"} // an inspection needs no key
+		c.Hash = HashConfig{Key: "${env:KEY}"} // an inspection needs no key
 	}))
 	require.NoError(t, err)
 	ld := plog.NewLogs()

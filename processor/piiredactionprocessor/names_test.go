@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/otelwarden/warden/processor/piiredactionprocessor/internal/detect"
 	"github.com/otelwarden/warden/processor/piiredactionprocessor/internal/metadatatest"
 )
 
@@ -178,4 +179,31 @@ func TestNamesDryRunChangesNothing(t *testing.T) {
 	p := newTestProcessor(t, testConfig(func(c *Config) { c.Names.Action = ActionRedact; c.DryRun = true }))
 	got, _ := redactAttr(t, p, "first_name", "Jane")
 	assert.Equal(t, "Jane", got)
+}
+
+// FuzzNames puts arbitrary keys and values through the processor with names redacted: it
+// never panics, and a value taken as a name under a name key never survives.
+func FuzzNames(f *testing.F) {
+	for _, s := range [][2]string{
+		{"user.full_name", "Jane Doe"}, {"customerName", "María José"}, {"name", "Jane"},
+		{"service.name", "checkout"}, {"last_name", "n/a"}, {"first_name", "\xff\xfeJ"},
+		{"display_name", "jane@example.com"}, {"Customer-Name", "[REDACTED:name]"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	p := newTestProcessor(f, testConfig(func(c *Config) { c.Names.Action = ActionRedact }))
+	f.Fuzz(func(t *testing.T, key, value string) {
+		ld, lr := logWith(key, value)
+		body := lr.Body().SetEmptyMap().PutEmptyMap("customer")
+		body.PutStr(key, value)
+		if _, err := p.processLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+		if key == "service.name" || p.nameKeys.Match(key) != detect.NameKey || !detect.LooksLikeName(value) {
+			return
+		}
+		if v, ok := lr.Attributes().Get(key); ok && v.Str() != "[REDACTED:name]" {
+			t.Fatalf("%q under %q became %q", value, key, v.Str())
+		}
+	})
 }

@@ -125,3 +125,62 @@ func BenchmarkNameKeyMatcher(b *testing.B) {
 		}
 	}
 }
+
+// referenceNameKey is Match written plainly over normalised segments.
+func referenceNameKey(n *NameKeyMatcher, segs []string) NameKeyMatch {
+	res := NotNameKey
+	for _, t := range n.terms {
+		if len(segs) < len(t.segs) {
+			if slicesEqual(segs, t.segs[len(t.segs)-len(segs):]) && len(segs) > 0 {
+				res = max(res, NameKeyTail)
+			}
+			continue
+		}
+		if slicesEqual(segs[len(segs)-len(t.segs):], t.segs) && (!t.whole || len(segs) == len(t.segs)) {
+			return NameKey
+		}
+	}
+	return res
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func FuzzNameKeyMatcher(f *testing.F) {
+	for _, v := range []string{"user.full_name", "customerName", "Customer-Name", "service.name", "name",
+		"process.user.name", "userName", "USER_NAME", "cardHolder", "first_name.hash", "ÜberName", "a..b__c"} {
+		f.Add(v, "customer")
+	}
+	n := NewNameKeyMatcher([]string{"passenger"}, []string{"display_name"})
+	f.Fuzz(func(t *testing.T, key, parent string) {
+		_ = n.MatchNested(parent, key) // must not panic
+		key = strings.ToValidUTF8(key, "")
+		if strings.IndexFunc(key, func(r rune) bool { return r >= 0x80 }) >= 0 || len(splitKey(key, nil)) > maxNameKeySegs {
+			n.Match(key)
+			return
+		}
+		if got, want := n.Match(key), referenceNameKey(n, normalizeKeyString(key)); got != want {
+			t.Fatalf("Match(%q) = %v, reference %v (segments %q)", key, got, want, normalizeKeyString(key))
+		}
+	})
+}
+
+func FuzzLooksLikeName(f *testing.F) {
+	for _, v := range []string{"Jane Doe", "", "n/a", "[REDACTED:name]", "\xff\xfe", "李小龍", "J*** ***"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if LooksLikeName(v) && (len(v) > maxNameBytes || strings.Contains(v, "*")) {
+			t.Fatalf("LooksLikeName(%q) = true", v)
+		}
+	})
+}

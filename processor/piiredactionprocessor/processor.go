@@ -412,7 +412,7 @@ func (st *state) keyKind(key string) uint8 {
 	case st.p.urlKeys[key]:
 		k = keyURL
 	}
-	if k != keySensitive {
+	if k == keyPlain { // sensitive and URL keys, which are named on purpose, come first
 		k = nameKeyKind(st.p.nameKeys, key, k)
 	}
 	if len(st.keyCache) >= maxKeyCache {

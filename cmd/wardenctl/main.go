@@ -61,6 +61,13 @@ Usage:
   wardenctl audit schema [--table audit_log] [--witness-table NAME]
       Print the PostgreSQL DDL of the ledger tables (or of a witness table), append-only
       triggers included.
+  wardenctl pii scan [--config FILE [--processor pii_redaction/NAME]] [--format text|json] [FILE|-]...
+      Report what the pii_redaction processor would find in the file exporter's OTLP JSON lines
+      (traces, logs, metrics; stdin when no FILE or -), changing nothing: counts by type, key,
+      signal and service, and the records and values scanned; never a value. --config takes the
+      processor's block or a collector configuration (default: the zero configuration).
+      Malformed lines are counted and skipped. Exit status: 0 scanned, 2 bad arguments or
+      unreadable input.
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -88,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return auditVerify(args[2:], stdout, stderr)
 	case "audit schema":
 		return auditSchema(args[2:], stdout, stderr)
+	case "pii scan":
+		return piiScan(args[2:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "wardenctl: unknown command %q\n\n%s", args[0]+" "+args[1], usage)
 	return exitUsage

@@ -159,6 +159,23 @@ type SensitiveKeysConfig struct {
 	Exclude []string `mapstructure:"exclude"`
 }
 
+// NamesConfig is about person names, found by the key that holds them (user.full_name,
+// customerName, billing.last_name, {"customer": {"name": ...}}): a name cannot be told from
+// a product's or a city's by its shape, so values are never guessed to be names. A bare
+// `name` key, service.name, host.name and the like are not names.
+type NamesConfig struct {
+	// ActionConfig is the action for the whole value. Default: keep (counted as pii_type
+	// name, and the value is still scanned by the detectors); any other action takes the
+	// whole value, which is then not scanned further.
+	ActionConfig `mapstructure:",squash"`
+	// Extra are more key names that hold person names; they are normalised like the built-in
+	// list (case, '.', '_', '-' and camelCase do not matter) and match the last segments of a
+	// key (extra: [passenger] matches passenger and booking.passenger).
+	Extra []string `mapstructure:"extra"`
+	// Exclude removes names from the built-in list (e.g. user.name, where it holds logins).
+	Exclude []string `mapstructure:"exclude"`
+}
+
 // URLConfig is about attributes that hold URLs.
 type URLConfig struct {
 	// Keys are the attribute keys whose values are parsed as URLs: userinfo is redacted, the
@@ -241,6 +258,8 @@ type Config struct {
 	Custom []CustomConfig `mapstructure:"custom"`
 	// SensitiveKeys redacts values by the name of their key.
 	SensitiveKeys SensitiveKeysConfig `mapstructure:"sensitive_keys"`
+	// Names acts on person names by the name of their key.
+	Names NamesConfig `mapstructure:"names"`
 	// URL parses URL attributes.
 	URL URLConfig `mapstructure:"url"`
 	// Hash is the key of the hash action. With no key configured, a random key is made at
@@ -283,7 +302,7 @@ func (cfg *Config) Validate() error {
 	for _, t := range detect.BuiltinTypes() {
 		names[t.String()] = true
 	}
-	for _, reserved := range []string{"sensitive_key", "oversize", "custom"} {
+	for _, reserved := range []string{"sensitive_key", "oversize", "custom", "name"} {
 		names[reserved] = true
 	}
 	for i, c := range cfg.Custom {
@@ -303,6 +322,7 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, c.ActionConfig.validate(at)...)
 	}
 	errs = append(errs, cfg.SensitiveKeys.ActionConfig.validate("sensitive_keys")...)
+	errs = append(errs, cfg.Names.validate()...)
 	errs = append(errs, cfg.validateHash()...)
 	for i, p := range cfg.Allow.KeyPatterns {
 		if _, err := regexp.Compile(p); err != nil {
@@ -360,6 +380,21 @@ func (cfg *Config) validateHash() []error {
 	}
 	if h.KeyID != "" && (len(h.KeyID) > 16 || strings.ContainsAny(h.KeyID, ":] \t\n")) {
 		errs = append(errs, fmt.Errorf("hash.key_id: %q must be at most 16 characters without ':', ']' or spaces", h.KeyID))
+	}
+	return errs
+}
+
+func (n *NamesConfig) validate() []error {
+	errs := n.ActionConfig.validate("names")
+	for i, name := range n.Extra {
+		if strings.Trim(name, "._-/: ") == "" {
+			errs = append(errs, fmt.Errorf("names.extra[%d]: %q names no key", i, name))
+		}
+	}
+	for i, name := range n.Exclude {
+		if strings.Trim(name, "._-/: ") == "" {
+			errs = append(errs, fmt.Errorf("names.exclude[%d]: %q names no key", i, name))
+		}
 	}
 	return errs
 }

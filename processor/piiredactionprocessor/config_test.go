@@ -75,6 +75,22 @@ func TestLoadConfig(t *testing.T) {
 				"summary_interval: must be at least 1s, got 10ms",
 			},
 		},
+		{
+			id: "pii_redaction/names",
+			want: defaults(func(c *Config) {
+				c.Names = NamesConfig{ActionConfig: ActionConfig{Action: ActionHash}, Extra: []string{"passenger", "traveller.name"}, Exclude: []string{"user.name"}}
+			}),
+		},
+		{id: "pii_redaction/bad_names_action", wantUnmarshalErr: `'names.action' unknown action "hide"`},
+		{
+			id: "pii_redaction/invalid_names",
+			wantValidateErrs: []string{
+				"names: keep_first and keep_last must not be negative",
+				`names.extra[0]: "" names no key`,
+				`names.exclude[0]: "._" names no key`,
+				`custom[0].name: "name" is already used`,
+			},
+		},
 		{id: "pii_redaction/short_key", wantValidateErrs: []string{"hash.key: must be at least 32 bytes, got 9"}},
 		{id: "pii_redaction/unkeyed_with_key", wantValidateErrs: []string{"hash.unkeyed: cannot be combined with a key"}},
 	}
@@ -107,4 +123,9 @@ func TestLoadConfig(t *testing.T) {
 
 func TestDefaultConfigIsValid(t *testing.T) {
 	require.NoError(t, confmap.Validate(createDefaultConfig()))
+}
+
+func TestDefaultConfigKeepsNames(t *testing.T) {
+	// The design's classification: names are kept by default (and counted).
+	assert.Equal(t, ActionKeep, createDefaultConfig().(*Config).Names.Action)
 }

@@ -50,6 +50,7 @@ func createDefaultConfig() component.Config {
 			PrivateKey: redact,
 		},
 		SensitiveKeys: SensitiveKeysConfig{ActionConfig: redact},
+		Names:         NamesConfig{ActionConfig: keep},
 		URL: URLConfig{
 			Keys: []string{"url.full", "url.query", "url.original", "http.url", "http.target"},
 		},

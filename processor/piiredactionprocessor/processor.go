@@ -30,7 +30,8 @@ const (
 	numBuiltin    = int(detect.PrivateKey)
 	slotSensitive = numBuiltin
 	slotOversize  = numBuiltin + 1
-	slotCustom0   = numBuiltin + 2
+	slotName      = numBuiltin + 2
+	slotCustom0   = numBuiltin + 3
 )
 
 var signals = [...]walk.Signal{walk.SignalTraces, walk.SignalLogs, walk.SignalMetrics}
@@ -43,6 +44,7 @@ type piiProcessor struct {
 
 	scanner  *detect.Scanner
 	keys     *detect.KeyMatcher
+	nameKeys *detect.NameKeyMatcher
 	urls     detect.URLScrubber
 	urlKeys  map[string]bool
 	key      hashKey
@@ -51,6 +53,7 @@ type piiProcessor struct {
 	builtin    [numBuiltin + 1]act // by detect.Type
 	custom     []act
 	sensitive  act
+	names      act
 	oversize   act
 	slotNames  []string
 	countNames []string // of the summaries' counts, by slot*len(actionNames)+action
@@ -87,6 +90,8 @@ func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	p.sensitive = newAct(cfg.SensitiveKeys.ActionConfig, detect.SensitiveKey.String(), slotSensitive, normNone)
 	p.oversize = newAct(ActionConfig{Action: Action(cfg.Scan.Oversize)}, "oversize", slotOversize, normNone)
 	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
+	p.names = newAct(cfg.Names.ActionConfig, "name", slotName, normLower)
+	p.nameKeys = detect.NewNameKeyMatcher(cfg.Names.Extra, cfg.Names.Exclude)
 	p.urls = detect.URLScrubber{Keys: p.keys, Scanner: p.scanner}
 	if len(cfg.URL.SensitiveQueryParameters) > 0 {
 		p.urls.Params = make(map[string]bool, len(cfg.URL.SensitiveQueryParameters))
@@ -127,7 +132,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 }
 
 func (p *piiProcessor) allActs() []*act {
-	out := []*act{&p.sensitive, &p.oversize}
+	out := []*act{&p.sensitive, &p.oversize, &p.names}
 	for _, t := range detect.BuiltinTypes() {
 		out = append(out, &p.builtin[t])
 	}
@@ -286,6 +291,8 @@ type state struct {
 	hash      hasher
 	urlAct    detect.ActFunc
 	dropValue bool
+	// onFinding, when set, is told of every finding where it is counted (Inspector only).
+	onFinding func(a *act)
 
 	findings int
 	counts   [][len(actionNames)]int64
@@ -345,6 +352,12 @@ func (st *state) visit(loc *walk.Location, v string) (walk.Op, string) {
 	if kind == keySensitive {
 		return st.whole(&p.sensitive, v)
 	}
+	if (kind == keyName || kind == keyNameTail && nestedNameKey(p.nameKeys, loc)) && st.isName(v) {
+		if p.names.kind != ActionKeep {
+			return st.whole(&p.names, v)
+		}
+		st.count(&p.names) // kept, and scanned like any value below
+	}
 	if kind == keyURL {
 		out, changed, isURL := p.urls.Scrub(v, st.urlAct)
 		if isURL {
@@ -374,6 +387,8 @@ const (
 	keyPlain uint8 = iota + 1
 	keySensitive
 	keyURL
+	keyName     // a person's name (names.*)
+	keyNameTail // "name", "holder": a person's name when its map's key says so
 )
 
 // maxKeyCache bounds the per-state cache of key kinds. Attribute keys repeat on every
@@ -396,6 +411,9 @@ func (st *state) keyKind(key string) uint8 {
 		k = keySensitive
 	case st.p.urlKeys[key]:
 		k = keyURL
+	}
+	if k == keyPlain { // sensitive and URL keys, which are named on purpose, come first
+		k = nameKeyKind(st.p.nameKeys, key, k)
 	}
 	if len(st.keyCache) >= maxKeyCache {
 		clear(st.keyCache)
@@ -518,6 +536,9 @@ func (st *state) actURL(t detect.Type, custom int, s string) string {
 func (st *state) count(a *act) {
 	st.findings++
 	st.counts[a.slot][a.actIdx]++
+	if st.onFinding != nil {
+		st.onFinding(a)
+	}
 	if st.p.summary == nil {
 		return
 	}

@@ -27,6 +27,12 @@ func email(v string, i int, dst []Match) []Match {
 	if a == i || v[i-1] == '.' || strings.Contains(v[a:i], "..") {
 		return dst
 	}
+	if a > 0 && (validEscape(v, a-1) || v[a-1] == '@' && a >= 2 && class[v[a-2]]&cLocal != 0 && validDomain(v[a:i])) {
+		// The hex digits of a "%40" escape, or the domain of the address before this '@'
+		// ("jane@example.com@host" in a URL's userinfo): the decoding view or that address
+		// has it, and the host after this '@' stays.
+		return dst
+	}
 	b := i + 1
 	for b < len(v) && b-i-1 < maxDomain && class[v[b]]&cDomain != 0 {
 		b++

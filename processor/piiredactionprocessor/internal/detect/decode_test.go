@@ -118,11 +118,13 @@ func TestScrubURLDecodesOnce(t *testing.T) {
 		assert.Equal(t, want, got, in)
 	}
 	var seen []string
-	ScrubURL(`/u/jane\u0040example.com`, nil, s, func(_ Type, _ int, v string) string {
+	out, changed := ScrubURL(`/u/jane\u0040example.com`, nil, s, func(_ Type, _ int, v string) string {
 		seen = append(seen, v)
 		return v
 	})
 	assert.Equal(t, []string{"jane@example.com"}, seen, "act sees the decoded address")
+	assert.False(t, changed, "keeping the decoded text keeps the escapes")
+	assert.Equal(t, `/u/jane\u0040example.com`, out)
 }
 
 // decodeCleanValues hold escapes and must stay untouched.
@@ -215,4 +217,46 @@ func TestViewsOnlyForTheirNotation(t *testing.T) {
 func TestCustomPatternsSeeDecodedText(t *testing.T) {
 	s := newTestScanner(t, Options{Custom: []CustomPattern{{Name: "emp", Regexp: `EMP-\d{6}`}}})
 	assert.Equal(t, []string{"custom:EMP%2D123456"}, found(s, "id=EMP%2D123456"))
+}
+
+// FuzzDecodingViews checks, on arbitrary values, that decoding never grows a value, that the
+// view's offsets map every decoded byte inside the raw value, and that no match splits an
+// escape.
+func FuzzDecodingViews(f *testing.F) {
+	for _, v := range append(slices.Clone(decodeCleanValues), "jane%40example.com", `\ud83d\ude00\u0040\\u0040`,
+		"&#x40;&commat;&#1114111;&#xD800;", "a+b%2B%2", "https://1%40example.com@host.example.net/", b64JWT, b64PEM) {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, e := range []Encoding{Plain, Percent, Form, JSONEscape, HTMLEntity} {
+			if d := Decode(e, v); len(d) > len(v) {
+				t.Fatalf("Decode(%d, %q) = %q grew", e, v, d)
+			}
+			var w view
+			w.decode(v, e)
+			if len(w.off) != len(w.text)+1 || int(w.off[len(w.text)]) != len(v) {
+				t.Fatalf("%q: %d offsets for %d decoded bytes", v, len(w.off), len(w.text))
+			}
+			for k := 1; k < len(w.off); k++ {
+				if w.off[k] < w.off[k-1] {
+					t.Fatalf("%q: offsets not monotonic at %d", v, k)
+				}
+			}
+		}
+		if len(v) > fuzzScanner.maxScan {
+			return
+		}
+		ms, _ := fuzzScanner.Scan(v, nil)
+		checkMatches(t, v, ms, fuzzScanner)
+		for _, m := range ms {
+			if m.Encoding == Plain {
+				continue // a plain match may end where a view's match begins; both were snapped
+			}
+			for _, p := range []int{m.Start, m.End} {
+				if a, b, _, inside := escapeAround(v, p, m.Encoding == Percent || m.Encoding == Form, m.Encoding == JSONEscape, m.Encoding == HTMLEntity); inside {
+					t.Fatalf("%q: %+v splits the escape %q", v, m, v[a:b])
+				}
+			}
+		}
+	})
 }

@@ -154,7 +154,9 @@ func (s *Scanner) CustomName(i int) string {
 // basic_auth, aws_key, card, iban, ssn, email, phone, ipv6, ipv4, custom patterns in
 // configuration order). The first of a group of overlapping candidates is kept and the
 // others dropped; if a dropped one reaches past the kept match, the kept match is stretched
-// to cover it, so no byte a validator accepted is left out.
+// to cover it, so no byte a validator accepted is left out. A value holding escapes is also
+// scanned through its decoding views (scanViews), whose matches join the same resolution and
+// carry their Encoding; at equal spans and types the plain match wins.
 //
 // Scan reports whether v was longer than MaxScanBytes; then only the first MaxScanBytes
 // bytes were scanned and the caller should treat v as unscannable. Scan is safe for

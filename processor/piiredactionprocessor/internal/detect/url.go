@@ -214,8 +214,8 @@ func (u *URLScrubber) scanPart(e *urlEditor, a, b int, query bool, act ActFunc) 
 	if !needsUnescape(raw, query) {
 		ms, _ := u.Scanner.Scan(raw, mbuf[:0])
 		for _, m := range ms {
-			s := raw[m.Start:m.End]
-			if repl := act(m.Type, m.Custom, Decode(m.Encoding, s)); repl != s {
+			s := Decode(m.Encoding, raw[m.Start:m.End])
+			if repl := act(m.Type, m.Custom, s); repl != s {
 				e.replace(a+m.Start, a+m.End, escapeValue(repl, query))
 			}
 		}

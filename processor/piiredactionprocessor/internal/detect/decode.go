@@ -438,18 +438,17 @@ func (s *Scanner) base64Blob(v string, i int, dst []Match) []Match {
 	}
 	std, url := false, false
 	e := i
+run:
 	for ; e < len(v); e++ {
-		c := v[e]
-		switch {
+		switch c := v[e]; {
 		case c == '+' || c == '/':
 			std = true
 		case c == '-' || c == '_':
 			url = true
 		case class[c]&(cUpper|cLower|cDigit) == 0:
-			goto end
+			break run
 		}
 	}
-end:
 	b := e
 	for b < len(v) && b-e < 2 && v[b] == '=' {
 		b++

@@ -21,6 +21,10 @@ func FuzzNoPlantedValueSurvives(f *testing.F) {
 	f.Add("{\"a\":\"", "\"}", uint8(4))
 	f.Add("\xff\xfe", "\x00", uint8(1))
 	f.Add(strings.Repeat("9", 40), strings.Repeat("-", 30), uint8(1))
+	f.Add("email=jane%40example.com&n=", "%2", uint8(2))
+	f.Add(`{"m":"\u0040\n`, `\u00"}`, uint8(5))
+	f.Add("a&#64;b&commat;", "&#x", uint8(6))
+	f.Add("https://15550001111%40example.com@", "/p", uint8(7))
 	p := newTestProcessor(f, testConfig(nil))
 	f.Fuzz(func(t *testing.T, prefix, suffix string, which uint8) {
 		planted := sample.Planted[int(which)%len(sample.Planted)]

@@ -453,7 +453,9 @@ func (st *state) apply(v string, matches []detect.Match) (walk.Op, string) {
 	out := st.out[:0]
 	last, changed := 0, false
 	for _, m := range matches {
-		text := v[m.Start:m.End]
+		// A match of a decoding view is handled as the text it stands for, so that
+		// "jane%40example.com" hashes as "jane@example.com" does.
+		text := detect.Decode(m.Encoding, v[m.Start:m.End])
 		if p.allowValueRE != nil && p.allowValueRE.MatchString(text) {
 			continue
 		}

@@ -30,11 +30,18 @@ func email(v string, i int, dst []Match) []Match {
 	if a > 0 && class[v[a-1]]&cLocal != 0 {
 		return dst // local part longer than the RFC allows
 	}
-	a = afterEscapeAt(v, a, i)
+	if a = afterEscapeAt(v, a, i); a < 0 {
+		return dst
+	}
 	for a < i && v[a] == '.' {
 		a++ // sentence punctuation before the address
 	}
 	if a == i || v[i-1] == '.' || strings.Contains(v[a:i], "..") {
+		return dst
+	}
+	if a > 0 && v[a-1] == '@' && a >= 2 && class[v[a-2]]&cLocal != 0 && validDomain(v[a:i]) {
+		// The domain of the address before this '@' ("jane@example.com@host" in a URL's
+		// userinfo): that address has it, and the host after this '@' stays.
 		return dst
 	}
 	if i+1 < len(v) && v[i+1] == '[' {
@@ -62,8 +69,17 @@ func email(v string, i int, dst []Match) []Match {
 func afterEscapeAt(v string, a, i int) int {
 	switch {
 	case a > 0 && v[a-1] == '%' && a+2 < i && class[v[a]]&cHex != 0 && class[v[a+1]]&cHex != 0:
+		if c := unhex(v[a])<<4 | unhex(v[a+1]); c == '@' || c == '%' {
+			// "%40": the text before is an encoded address ("jane%40example.com@host"), which
+			// the percent view finds whole; this '@' is the one before a host. "%25" is an
+			// escape escaped again ("%2540"), read no further.
+			return -1
+		}
 		return a + 2
 	case a > 0 && v[a-1] == '\\' && a+5 < i && v[a] == 'u' && class[v[a+1]]&class[v[a+2]]&class[v[a+3]]&class[v[a+4]]&cHex != 0:
+		if v[a+1] == '0' && v[a+2] == '0' && v[a+3] == '4' && v[a+4] == '0' {
+			return -1 // "\u0040", as "%40" above
+		}
 		return a + 5
 	}
 	return a

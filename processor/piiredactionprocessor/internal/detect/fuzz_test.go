@@ -37,6 +37,10 @@ var planted = []struct {
 	{v: "Basic dXNlcjpwYXNzd29yZA==", t: BasicAuth, scheme: len("Basic ")},
 	{v: "AKIAIOSFODNN7EXAMPLE", t: AWSKey},
 	{v: "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----", t: PrivateKey},
+	{v: "jane%40example.com", t: Email},
+	{v: `jane\u0040example.com`, t: Email},
+	{v: "jane&#64;example&period;com", t: Email},
+	{v: "ZXlKaGJHY2lPaUpJVXpJMU5pSjkuZXlKemRXSWlPaUl4TWpNME5UWTNPRGt3SW4wLmRvempnTnJ5UDRKM2pWbU5IbDB3NU5fWGdMMG4zSTlQbEZVUDBUSHNSOFU=", t: JWT},
 }
 
 func addScanSeeds(f *testing.F) {
@@ -48,6 +52,11 @@ func addScanSeeds(f *testing.F) {
 	f.Add("-----BEGIN PRIVATE KEY-----", "", uint8(2))
 	f.Add("a@", "@b", uint8(2))
 	f.Add("4111-", "-1", uint8(3))
+	f.Add("email=jane%", "40example.com&x=%2", uint8(15))
+	f.Add(`{"a":"\u00`, `40\ud83d\u"}`, uint8(16))
+	f.Add("&#6", "4;&commat&#x;&nbsp;", uint8(17))
+	f.Add("https://1%40example.com@", "host.example.net/", uint8(0))
+	f.Add("ZXlK", "LS0tLS1CRUdJTi", uint8(18))
 }
 
 // checkMatches asserts the Scan contract on ms for v.
@@ -102,6 +111,7 @@ func FuzzScrubURL(f *testing.F) {
 	}
 	act := func(t Type, _ int, s string) string { return "<" + t.String() + ">" }
 	keep := func(_ Type, _ int, s string) string { return s }
+	f.Add("https://15550001111%40example.com@host.example.net/p?e=a%2540b.io&j=\\u0040")
 	f.Fuzz(func(t *testing.T, v string) {
 		out, changed := ScrubURL(v, nil, fuzzScanner, act)
 		if !changed && out != v {

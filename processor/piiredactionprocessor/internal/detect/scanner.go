@@ -46,6 +46,7 @@ const (
 	tAt          // '@': e-mail
 	tColon       // ':': IPv6 (looking back over a hex group, or "::"), AWS secret after its key
 	tEqual       // '=': AWS secret after its key
+	tEsc         // '%', '\\', '&', '+': noted, for the decoding views after the pass
 	tDigit       // a number: card, SSN, phone, IPv4
 	tE           // 'e': "eyJ", a JWT
 	tB           // 'b': "bearer", "basic"
@@ -119,6 +120,12 @@ func NewScanner(o Options) (*Scanner, error) {
 	if ts.Has(AWSKey) {
 		start['='] = tEqual
 	}
+	if ts.Has(JWT) || ts.Has(PrivateKey) {
+		start['Z'], start['L'] = tUpper, tUpper // base64 of "eyJ" and of "-----BEGIN"
+	}
+	for _, c := range "%\\&+" {
+		start[c] = tEsc
+	}
 	for c, t := range start {
 		if t < tDigit {
 			s.trigger[256+c] = t
@@ -147,13 +154,21 @@ func (s *Scanner) CustomName(i int) string {
 // basic_auth, aws_key, card, iban, ssn, email, phone, ipv6, ipv4, custom patterns in
 // configuration order). The first of a group of overlapping candidates is kept and the
 // others dropped; if a dropped one reaches past the kept match, the kept match is stretched
-// to cover it, so no byte a validator accepted is left out.
+// to cover it, so no byte a validator accepted is left out. A value holding escapes is also
+// scanned through its decoding views (scanViews), whose matches join the same resolution and
+// carry their Encoding; at equal spans and types the plain match wins.
 //
 // Scan reports whether v was longer than MaxScanBytes; then only the first MaxScanBytes
 // bytes were scanned and the caller should treat v as unscannable. Scan is safe for
 // concurrent use, keeps no reference to v, and allocates nothing when v holds no candidate
 // (or only built-in matches) and dst has room.
 func (s *Scanner) Scan(v string, dst []Match) (matches []Match, truncated bool) {
+	return s.scan(v, dst, true)
+}
+
+// scan is Scan; without views it scans v only as it is, for text decoded already (no
+// escape is decoded twice).
+func (s *Scanner) scan(v string, dst []Match, views bool) (matches []Match, truncated bool) {
 	if s == nil {
 		return dst, false
 	}
@@ -161,9 +176,12 @@ func (s *Scanner) Scan(v string, dst []Match) (matches []Match, truncated bool) 
 		v, truncated = v[:s.maxScan], true
 	}
 	base := len(dst)
-	dst = s.scanBuiltin(v, dst)
+	dst, esc := s.scanBuiltin(v, dst)
 	for i := range s.custom {
 		dst = s.custom[i].find(v, i, dst)
+	}
+	if esc != 0 && views {
+		dst = s.scanViews(v, esc, base, dst)
 	}
 	if len(dst)-base > 1 {
 		dst = dst[:base+len(resolve(dst[base:]))]
@@ -173,8 +191,9 @@ func (s *Scanner) Scan(v string, dst []Match) (matches []Match, truncated bool) 
 
 // scanBuiltin is the single pass. Most bytes start nothing and cost a table lookup; a
 // trigger byte gets a check of a byte or two before any detector runs, so that the
-// detectors, which validate properly, only see real candidates.
-func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
+// detectors, which validate properly, only see real candidates. esc notes the escape
+// introducers seen, for scanViews.
+func (s *Scanner) scanBuiltin(v string, dst []Match) (_ []Match, esc uint8) {
 	ts := s.types
 	// prev is v[i-1]. Looking the table up by (prev, v[i]) rather than carrying a flag from
 	// the last lookup keeps one byte's lookup from waiting on the one before.
@@ -225,6 +244,8 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 				if ts.Has(AWSKey) {
 					dst = awsKeyID(v, i, dst)
 				}
+			case v[i] == 'Z' || v[i] == 'L':
+				dst = s.base64Blob(v, i, dst)
 			case v[i] == 'B':
 				dst = s.authScheme(v, i, dst)
 				// "-----BEGIN": found at its word rather than at every '-'.
@@ -234,7 +255,7 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 						// A key without its END line runs to the end of the value; whatever
 						// starts inside it would be absorbed by it, and stopping here keeps
 						// a value full of BEGIN lines from costing quadratic time.
-						return dst
+						return dst, esc
 					}
 				}
 			}
@@ -253,9 +274,11 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 			if i > 0 && mayFollowAWSSecretKey(v[i-1]) {
 				dst = awsSecret(v, i, dst)
 			}
+		case tEsc:
+			esc |= escapeBit(c)
 		}
 	}
-	return dst
+	return dst, esc
 }
 
 // wordEnd returns the end of the word that continues at j.
@@ -358,6 +381,8 @@ func compareMatch(a, b Match) int {
 		return int(precedence[a.Type]) - int(precedence[b.Type])
 	case a.Type != b.Type:
 		return int(a.Type) - int(b.Type)
+	case a.Encoding != b.Encoding:
+		return int(a.Encoding) - int(b.Encoding)
 	default:
 		return a.Custom - b.Custom
 	}

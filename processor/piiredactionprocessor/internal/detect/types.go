@@ -127,6 +127,9 @@ func (s TypeSet) Without(t Type) TypeSet {
 type Match struct {
 	Start, End int
 	Type       Type
+	// Encoding is the decoding view the match was found in; v[Start:End] then spans whole
+	// escapes, and Decode(Encoding, v[Start:End]) is the text the detector saw.
+	Encoding Encoding
 	// Custom is the index into Options.Custom when Type == Custom, else -1.
 	Custom int
 }

@@ -214,7 +214,7 @@ func (u *URLScrubber) scanPart(e *urlEditor, a, b int, query bool, act ActFunc) 
 	if !needsUnescape(raw, query) {
 		ms, _ := u.Scanner.Scan(raw, mbuf[:0])
 		for _, m := range ms {
-			s := raw[m.Start:m.End]
+			s := Decode(m.Encoding, raw[m.Start:m.End])
 			if repl := act(m.Type, m.Custom, s); repl != s {
 				e.replace(a+m.Start, a+m.End, escapeValue(repl, query))
 			}
@@ -227,7 +227,7 @@ func (u *URLScrubber) scanPart(e *urlEditor, a, b int, query bool, act ActFunc) 
 	// The decoded text lives in a pooled buffer, so it is viewed without copying for the
 	// scan and copied before act, which may keep what it is given.
 	dec := unsafe.String(unsafe.SliceData(*bp), len(*bp))
-	ms, _ := u.Scanner.Scan(dec, mbuf[:0])
+	ms, _ := u.Scanner.scan(dec, mbuf[:0], false) // decoded once, as the views do
 	for _, m := range ms {
 		s := strings.Clone(dec[m.Start:m.End])
 		if repl := act(m.Type, m.Custom, s); repl != s {

@@ -58,6 +58,11 @@ type KeyMatcher struct {
 	// last bytes, a cheap test before comparing.
 	glued     []string
 	gluedLast [256]bool
+	// trigrams holds, by hash, a three-byte piece of every term (of its longest segment),
+	// for sensitiveText's cheap test; anyKey is set when a term has none (all segments
+	// shorter than three bytes), which turns the test off.
+	trigrams [64]uint64
+	anyKey   bool
 }
 
 type keyTerm struct {
@@ -106,6 +111,20 @@ func NewKeyMatcher(extra []string, exclude []string) *KeyMatcher {
 	}
 	k.table = make([]int32, size)
 	k.terms = terms
+	for _, t := range terms {
+		longest := ""
+		for _, sg := range t.segs {
+			if len(sg) > len(longest) {
+				longest = sg
+			}
+		}
+		if len(longest) < 3 {
+			k.anyKey = true
+			continue
+		}
+		h := trigramHash(longest[0], longest[1], longest[2])
+		k.trigrams[h>>6] |= 1 << (h & 63)
+	}
 	for i := range k.terms {
 		b := fnvString(k.terms[i].segs[0]) & uint32(size-1)
 		k.terms[i].next = k.table[b]
@@ -148,6 +167,31 @@ func (k *KeyMatcher) Sensitive(key string) bool {
 		}
 	}
 	return false
+}
+
+// sensitiveText is Sensitive for a key found in text before '=' or ':', behind a cheap
+// test: a sensitive key holds a term's longest segment, so it holds that segment's first
+// three bytes, and most keys in text (status, took, trace_id, a time's digits) hold none.
+func (k *KeyMatcher) sensitiveText(key string) bool {
+	if k == nil {
+		return false
+	}
+	if !k.anyKey {
+		hit := false
+		for i := 0; i+2 < len(key) && !hit; i++ {
+			h := trigramHash(lower(key[i]), lower(key[i+1]), lower(key[i+2]))
+			hit = k.trigrams[h>>6]&(1<<(h&63)) != 0
+		}
+		if !hit {
+			return false
+		}
+	}
+	return k.Sensitive(key)
+}
+
+// trigramHash maps three lower-case bytes to 12 bits.
+func trigramHash(a, b, c byte) uint32 {
+	return (uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 2654435761 >> 20
 }
 
 // termAt reports whether the rest of t's segments follow segment p and are not followed by

@@ -192,6 +192,7 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 	// prev is v[i-1]. Looking the table up by (prev, v[i]) rather than carrying a flag from
 	// the last lookup keeps one byte's lookup from waiting on the one before.
 	prev := byte(0)
+	var txt textScan
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		t := s.trigger[(int(afterWord[prev])+int(c))&511]
@@ -260,14 +261,14 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 			if i > 0 && ts.Has(AWSKey) && mayFollowAWSSecretKey(v[i-1]) {
 				dst = awsSecret(v, i, dst)
 			}
-			dst = s.atSeparator(v, i, dst)
+			dst = s.atSeparator(v, i, dst, &txt)
 		case tEqual:
 			if i > 0 && ts.Has(AWSKey) && mayFollowAWSSecretKey(v[i-1]) {
 				dst = awsSecret(v, i, dst)
 			}
-			dst = s.atSeparator(v, i, dst)
+			dst = s.atSeparator(v, i, dst, &txt)
 		case tDash:
-			dst = s.atDash(v, i, dst)
+			dst = s.atDash(v, i, dst, &txt)
 		}
 	}
 	return dst

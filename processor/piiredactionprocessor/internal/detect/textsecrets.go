@@ -16,11 +16,29 @@ import "strings"
 
 const (
 	maxTextKey   = 64   // bytes of a key looked back over
-	maxTextValue = 1024 // bytes of a value looked ahead over; a longer one is left alone
+	maxTextValue = 1024 // bytes of a quoted value looked ahead over; a longer one is left alone
+	maxBareValue = 512  // the same for a value without quotes
 )
 
+// textScan carries what one Scan has learnt of v from one trigger to the next: no byte of
+// v[from:end] ends a bare value, and no command of set c starts in v[noCmd[c][0]:noCmd[c][1]].
+// So the bytes before and after nearby triggers are not looked over again and again: the
+// work stays linear.
+type textScan struct {
+	from, end int
+	noCmd     [2][2]int
+}
+
+// Command sets for afterCommand.
+var (
+	curlCommands  = []string{"curl"}
+	mysqlCommands = []string{"mysql", "mariadb"}
+)
+
+const maxCommandLen = len("mariadb")
+
 // atSeparator handles the ':' or '=' at i.
-func (s *Scanner) atSeparator(v string, i int, dst []Match) []Match {
+func (s *Scanner) atSeparator(v string, i int, dst []Match, st *textScan) []Match {
 	cred := s.types.Has(Credential)
 	sepEnd := i + 1
 	if v[i] == ':' {
@@ -34,7 +52,7 @@ func (s *Scanner) atSeparator(v string, i int, dst []Match) []Match {
 			return dst // "::"
 		}
 		if cred && sepEnd < len(v) && v[sepEnd] > ' ' {
-			dst = cliUserPassword(v, i, dst)
+			dst = cliUserPassword(v, i, dst, st)
 		}
 	} else {
 		if sepEnd < len(v) && v[sepEnd] == '>' {
@@ -62,7 +80,7 @@ func (s *Scanner) atSeparator(v string, i int, dst []Match) []Match {
 	}
 	if k.quote == 0 && k.dashes > 0 {
 		if cred && flagTakesSecret(k.name) && s.flagKeys.Sensitive(k.name) {
-			if m, ok := textValue(v, a, false, Credential); ok {
+			if m, ok := textValue(v, a, false, Credential, st); ok {
 				dst = append(dst, m)
 			}
 		}
@@ -76,14 +94,14 @@ func (s *Scanner) atSeparator(v string, i int, dst []Match) []Match {
 		}
 		// A bare value under an Authorization key is a credential only if it looks like one:
 		// "authorization: denied" is a log message.
-		if m, ok := textValue(v, a, k.quote != 0, SensitiveKey); ok && s.keys != nil &&
+		if m, ok := textValue(v, a, k.quote != 0, SensitiveKey, st); ok && s.keys != nil &&
 			s.keys.Sensitive(k.name) && looksLikeCredential(v[m.Start:m.End]) {
 			dst = append(dst, m)
 		}
 		return dst
 	}
 	if s.keys != nil && s.keys.sensitiveText(k.name) {
-		if m, ok := textValue(v, a, k.quote != 0, SensitiveKey); ok {
+		if m, ok := textValue(v, a, k.quote != 0, SensitiveKey, st); ok {
 			dst = append(dst, m)
 		}
 	}
@@ -155,8 +173,8 @@ func keyBefore(v string, i int) (textKey, bool) {
 
 func isKeyByte(c byte) bool { return isWord(c) || c == '-' || c == '.' }
 
-// quoteAt returns the width of the quote that opens at a: 1 for '"' or '\'', 2 for the
-// JSON-escaped \", else 0.
+// quoteAt returns the width of the quote that opens at a: 1 for a double or single quote,
+// 2 for the JSON-escaped \", else 0.
 func quoteAt(v string, a int) int {
 	switch {
 	case a >= len(v):
@@ -194,7 +212,7 @@ func quotedEnd(v string, a, w int) (int, bool) {
 // break the document), up to white space, '&', ';', ',', a quote, a closing bracket or a
 // JSON escape. Empty values, placeholders (null, ***, ${VAR}) and tokens left by an earlier
 // redaction are refused.
-func textValue(v string, a int, keyQuoted bool, t Type) (Match, bool) {
+func textValue(v string, a int, keyQuoted bool, t Type, st *textScan) (Match, bool) {
 	b := a
 	if w := quoteAt(v, a); w > 0 {
 		a += w
@@ -206,10 +224,14 @@ func textValue(v string, a int, keyQuoted bool, t Type) (Match, bool) {
 		if keyQuoted {
 			return Match{}, false
 		}
-		for b < len(v) && b-a <= maxTextValue && !endsTextValue(v, b) {
+		if st.from <= a && a < st.end {
+			b = st.end
+		}
+		for b < len(v) && b-a <= maxBareValue && !endsTextValue(v, b) {
 			b++
 		}
-		if b-a > maxTextValue {
+		st.from, st.end = a, b
+		if b-a > maxBareValue {
 			return Match{}, false
 		}
 	}
@@ -221,16 +243,23 @@ func textValue(v string, a int, keyQuoted bool, t Type) (Match, bool) {
 
 // endsTextValue reports whether an unquoted value ends at v[b].
 func endsTextValue(v string, b int) bool {
-	switch c := v[b]; c {
-	case '&', ';', ',', '"', '\'', '`', ')', ']', '}', '<', '>':
-		return true
-	case '\\':
+	switch c := v[b]; {
+	case !bareValueEnd[c]:
+		return false
+	case c == '\\':
 		// A JSON escape of a quote or white space ends it: "msg":"password=x\nnext".
 		return b+1 < len(v) && strings.IndexByte(`nrt"'`, v[b+1]) >= 0
-	default:
-		return c <= ' ' || c == 0x7f
 	}
+	return true
 }
+
+// bareValueEnd marks the bytes that end an unquoted value, and '\\' that may.
+var bareValueEnd = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c <= ' ' || c == 0x7f || strings.IndexByte("&;,\"'`)]}<>\\", byte(c)) >= 0
+	}
+	return t
+}()
 
 // placeholders are values that stand for no secret.
 var placeholders = []string{"null", "nil", "none", "true", "false", "undefined", "redacted",
@@ -407,9 +436,9 @@ func urlPassword(v string, i int, dst []Match) []Match {
 // cliUserPassword takes the password of curl's "-u user:password" (also -U, --user,
 // --proxy-user), where i is the ':'. Short flags count after a curl command only, and a
 // password of digits only is a group id ("docker run --user 1000:1000").
-func cliUserPassword(v string, i int, dst []Match) []Match {
+func cliUserPassword(v string, i int, dst []Match, st *textScan) []Match {
 	u := i
-	for u > 0 && i-u <= maxTextKey && v[u-1] > ' ' && v[u-1] != '"' && v[u-1] != '\'' && v[u-1] != '=' {
+	for u > 0 && i-u <= maxTextKey && v[u-1] > ' ' && strings.IndexByte(`"'=:@`, v[u-1]) < 0 {
 		u--
 	}
 	if u == i {
@@ -454,7 +483,7 @@ func cliUserPassword(v string, i int, dst []Match) []Match {
 	if !isSecretValue(pw) || allDigits(pw) && !short {
 		return dst
 	}
-	if short && !afterCommand(v, flagStart, "curl") {
+	if short && !afterCommand(v, flagStart, 0, st) {
 		return dst
 	}
 	return append(dst, Match{Start: i + 1, End: b, Type: Credential, Custom: -1})
@@ -488,24 +517,32 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// afterCommand reports whether one of cmds appears as a word start on the line before i.
-func afterCommand(v string, i int, cmds ...string) bool {
-	line := strings.LastIndexByte(v[:i], '\n') + 1
-	if i-line > 512 {
-		line = i - 512
+// afterCommand reports whether a command of set (curlCommands, mysqlCommands) starts a
+// word in the 256 bytes of the line before i.
+func afterCommand(v string, i, set int, st *textScan) bool {
+	cmds := curlCommands
+	if set == 1 {
+		cmds = mysqlCommands
 	}
-	for _, c := range cmds {
-		for p := line; p < i; {
-			k := strings.Index(v[p:i], c)
-			if k < 0 {
-				break
-			}
-			if p+k == 0 || !isWord(v[p+k-1]) {
+	known := &st.noCmd[set]
+	p := i - 1
+	for ; p >= 0 && i-p <= 256 && v[p] != '\n'; p-- {
+		if p < known[1] && p >= known[0] {
+			p = known[0] // looked over before: none there
+			continue
+		}
+		if p > 0 && isWord(v[p-1]) {
+			continue
+		}
+		for _, c := range cmds {
+			if v[p] == c[0] && strings.HasPrefix(v[p:i], c) {
 				return true
 			}
-			p += k + 1
 		}
 	}
+	// None starts in v[p+1:i]; one that starts in the last few bytes could still be
+	// completed by what follows.
+	known[0], known[1] = p+1, max(p+1, i-maxCommandLen)
 	return false
 }
 
@@ -515,21 +552,21 @@ var flagSecretSuffixes = []string{"password", "passwd", "pwd", "passphrase", "se
 
 // atDash handles a '-' at a word start: "--password <value>" (a long flag naming a
 // credential, the value its next argument) and mysql's "-p<password>".
-func (s *Scanner) atDash(v string, i int, dst []Match) []Match {
+func (s *Scanner) atDash(v string, i int, dst []Match, st *textScan) []Match {
 	n := i + 1
 	if n < len(v) && v[n] == '-' {
 		n++
+	}
+	if n >= len(v) || class[v[n]]&(cUpper|cLower) == 0 {
+		return dst
 	}
 	e := n
 	for e < len(v) && e-n <= maxTextKey && (isWord(v[e]) || v[e] == '-') {
 		e++
 	}
-	if e == n || class[v[n]]&(cUpper|cLower) == 0 {
-		return dst
-	}
 	if n == i+1 && v[n] == 'p' && n+1 < len(v) && v[n+1] > ' ' && v[n+1] != '-' && v[n+1] != '=' &&
-		afterCommand(v, i, "mysql", "mariadb") {
-		return mysqlPassword(v, i, dst)
+		afterCommand(v, i, 1, st) {
+		return mysqlPassword(v, i, dst, st)
 	}
 	if e >= len(v) || v[e] != ' ' || !flagTakesSecret(v[n:e]) || !s.flagKeys.Sensitive(v[n:e]) {
 		return dst
@@ -541,7 +578,7 @@ func (s *Scanner) atDash(v string, i int, dst []Match) []Match {
 	if a >= len(v) || v[a] == '-' {
 		return dst // a boolean flag before the next one: "--password-stdin --username x"
 	}
-	if m, ok := textValue(v, a, false, Credential); ok {
+	if m, ok := textValue(v, a, false, Credential, st); ok {
 		dst = append(dst, m)
 	}
 	return dst
@@ -568,20 +605,8 @@ func flagTakesSecret(name string) bool {
 // mysqlPassword takes the password glued to "-p" at i, on a line with a MySQL or MariaDB
 // client command ("mysql -u root -phunter2", "mysqldump -p'hunter2'"); elsewhere -p is a
 // port or a path.
-func mysqlPassword(v string, i int, dst []Match) []Match {
-	a := i + 2
-	var m Match
-	var ok bool
-	if quoteAt(v, a) == 1 {
-		m, ok = textValue(v, a, false, Credential)
-	} else {
-		b := a
-		for b < len(v) && b-a <= maxTextValue && v[b] > ' ' {
-			b++
-		}
-		m, ok = Match{Start: a, End: b, Type: Credential, Custom: -1}, isSecretValue(v[a:b])
-	}
-	if ok {
+func mysqlPassword(v string, i int, dst []Match, st *textScan) []Match {
+	if m, ok := textValue(v, i+2, false, Credential, st); ok {
 		dst = append(dst, m)
 	}
 	return dst

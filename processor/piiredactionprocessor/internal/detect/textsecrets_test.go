@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -211,10 +212,10 @@ func jwtFrom(header, payload, sig string) string {
 func TestJWTValidatesJSON(t *testing.T) {
 	valid := []string{
 		jwtFrom(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"1"}`, ".c2lnbmF0dXJl"),
-		jwtFrom(`{"alg":"HS256"}`, `{"sub":"1"}`, "."),  // empty signature
-		jwtFrom(`{"alg":"none"}`, `{"sub":"1"}`, ""),    // no signature segment
-		jwtFrom(`{"alg":"NONE"}`, `{"sub":"1"}`, ""),    // any case
-		jwtFrom(`{"alg" : "RS256" } `, `{}`, ".c2ln"), // white space
+		jwtFrom(`{"alg":"HS256"}`, `{"sub":"1"}`, "."), // empty signature
+		jwtFrom(`{"alg":"none"}`, `{"sub":"1"}`, ""),   // no signature segment
+		jwtFrom(`{"alg":"NONE"}`, `{"sub":"1"}`, ""),   // any case
+		jwtFrom(`{"alg" : "RS256" } `, `{}`, ".c2ln"),  // white space
 		jwtFrom(`{"a":[1,-2.5e+3,true,false,null,"\u00e9",{}],"alg":"RS256"}`, `{"n":0.5E-2}`, ".c2ln"),
 	}
 	for _, tok := range valid {
@@ -279,4 +280,37 @@ func TestPrivateKeyNeedsABody(t *testing.T) {
 		{"empty then full", "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY----- " + testPEM,
 			[]string{"private_key:" + testPEM}},
 	})
+}
+
+// TestTextSecretsLinearTime scans values full of half-made key=value pairs, flags and
+// URLs at the scan bound: the look-back and look-ahead of each stays bounded.
+func TestTextSecretsLinearTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	n := DefaultMaxScanBytes
+	fill := func(unit string) string { return strings.Repeat(unit, n/len(unit)+1)[:n] }
+	timeScan := func(v string) time.Duration {
+		best := time.Hour
+		dst := make([]Match, 0, n)
+		for range 5 {
+			start := time.Now()
+			textScanner.Scan(v, dst[:0])
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	base := timeScan(fill("the quick brown fox "))
+	for _, v := range []string{
+		fill("password="), fill("password=a "), fill(`"token":"`), fill(`password: 'a `), fill("secret: \"x "),
+		fill("--password "), fill("--password=x "), fill("mysql -p"), fill("-pa "), fill("-u a:"), fill("curl -u a:b "),
+		fill("Authorization: Digest a="), fill("Authorization: Digest a=b, "), fill(`Authorization: Digest a="`),
+		fill("x://a:b"), fill("x://a:b@"), fill("a:b@"), fill(":@"), fill("://"), fill(`\"password\":\"`),
+		fill("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0 "), fill("=>"), fill("=="), fill("-----BEGIN PRIVATE KEY-----"),
+		"password=" + strings.Repeat("a", n-9), `"token": "` + strings.Repeat(`\"`, n/2-6),
+		strings.Repeat("-", n), "Authorization: Digest " + fill("a=b,"),
+	} {
+		d := timeScan(v)
+		assert.Less(t, d, 50*base+5*time.Millisecond, "%q...: %v vs %v clean", v[:20], d, base)
+	}
 }

@@ -27,7 +27,7 @@ import (
 // Counter slots: built-in type t is slot t-1, then the two synthetic types, then the custom
 // patterns in configuration order.
 const (
-	numBuiltin    = int(detect.PrivateKey)
+	numBuiltin    = int(detect.Custom) - 1
 	slotSensitive = numBuiltin
 	slotOversize  = numBuiltin + 1
 	slotCustom0   = numBuiltin + 2
@@ -71,7 +71,8 @@ type piiProcessor struct {
 func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger}
 	var err error
-	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes}
+	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
+	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes, Keys: p.keys}
 	for _, t := range detect.BuiltinTypes() {
 		ac := *cfg.Detectors.byType(t)
 		p.builtin[t] = newAct(ac, t.String(), int(t)-1, normalisationOf(t))
@@ -86,7 +87,6 @@ func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	}
 	p.sensitive = newAct(cfg.SensitiveKeys.ActionConfig, detect.SensitiveKey.String(), slotSensitive, normNone)
 	p.oversize = newAct(ActionConfig{Action: Action(cfg.Scan.Oversize)}, "oversize", slotOversize, normNone)
-	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
 	p.urls = detect.URLScrubber{Keys: p.keys, Scanner: p.scanner}
 	if len(cfg.URL.SensitiveQueryParameters) > 0 {
 		p.urls.Params = make(map[string]bool, len(cfg.URL.SensitiveQueryParameters))
@@ -423,8 +423,11 @@ func (p *piiProcessor) allowedKey(loc *walk.Location, key string) bool {
 
 // actFor returns the action of a match.
 func (p *piiProcessor) actFor(m detect.Match) *act {
-	if m.Type == detect.Custom {
+	switch m.Type {
+	case detect.Custom:
 		return &p.custom[m.Custom]
+	case detect.SensitiveKey: // "password=..." in text
+		return &p.sensitive
 	}
 	return &p.builtin[m.Type]
 }

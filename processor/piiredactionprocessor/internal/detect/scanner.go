@@ -156,11 +156,11 @@ func (s *Scanner) CustomName(i int) string {
 
 // Scan appends to dst the matches in v: non-overlapping and sorted by Start. Overlapping
 // candidates are resolved once, the same way whatever order the detectors found them in:
-// earliest start, then longest, then type precedence (private_key, jwt, bearer, basic_auth
-// and credential, aws_key and sensitive_key, card, iban, ssn, email, phone, ipv6, ipv4, custom patterns in
-// configuration order). The first of a group of overlapping candidates is kept and the
-// others dropped; if a dropped one reaches past the kept match, the kept match is stretched
-// to cover it, so no byte a validator accepted is left out.
+// earliest start, then longest, then type precedence (private_key, jwt, bearer,
+// basic_auth and credential, aws_key, card, iban, ssn, email, phone, ipv6, ipv4, custom
+// patterns in configuration order, sensitive_key). The first of a group of overlapping
+// candidates is kept and the others dropped; if a dropped one reaches past the kept match,
+// the kept match is stretched to cover it, so no byte a validator accepted is left out.
 //
 // Scan reports whether v was longer than MaxScanBytes; then only the first MaxScanBytes
 // bytes were scanned and the caller should treat v as unscannable. Scan is safe for

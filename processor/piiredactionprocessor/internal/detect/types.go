@@ -89,9 +89,9 @@ var precedence = [...]uint8{
 	IPv6:       9,
 	IPv4:       10,
 	Custom:     11,
-	// A value under a sensitive key in text loses to the secrets found in it and wins over
-	// the personal data, whose actions (keep, mask) are weaker than the key's.
-	SensitiveKey: 3,
+	// A value under a sensitive key in text keeps the type of a detector that validates the
+	// same bytes ("ssn = '078-05-1120'" is an SSN).
+	SensitiveKey: 12,
 }
 
 // TypeSet is a set of Types.

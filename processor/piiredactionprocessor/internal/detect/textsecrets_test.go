@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -313,4 +314,57 @@ func TestTextSecretsLinearTime(t *testing.T) {
 		d := timeScan(v)
 		assert.Less(t, d, 50*base+5*time.Millisecond, "%q...: %v vs %v clean", v[:20], d, base)
 	}
+}
+
+func TestTextSecretsDoNotAllocate(t *testing.T) {
+	skipUnderRace(t)
+	dst := make([]Match, 0, 16)
+	clean := append(append([]string{}, cleanValues...),
+		"status=200 took=12ms path=/api/v1/orders user_id=42", `{"user":"bob","count":3,"ok":true}`,
+		"password_policy=strict token_count: 42 tokens=5", "docker run -p 8080:80 -u 1000:1000 nginx",
+		"http://host:8080/ ssh user@host mailto:user@host", "Authorization: [REDACTED:bearer]", "auth: ok",
+		"2026-01-02 12:34:56 - INFO - started", "--verbose --port 8080 -v")
+	for _, v := range clean {
+		n := 0
+		allocs := testing.AllocsPerRun(100, func() {
+			ms, _ := textScanner.Scan(v, dst[:0])
+			n += len(ms)
+		})
+		assert.Zero(t, allocs, v)
+		assert.Zero(t, n, "%q should be clean", v)
+	}
+	for _, v := range []string{
+		"postgres://app:s3cret@db:5432 password=hunter2 Authorization: Token abc123",
+		`{"token":"tok-1"} curl -u a:b mysql -pX --password y`, "secret_key=" + awsSecretExample,
+		jwtFrom(`{"alg":"none"}`, `{"sub":"1"}`, "."),
+	} {
+		allocs := testing.AllocsPerRun(100, func() { textScanner.Scan(v, dst[:0]) })
+		assert.Zero(t, allocs, v)
+	}
+}
+
+// FuzzJSONChecker compares the JWT segments' JSON checker with encoding/json.
+func FuzzJSONChecker(f *testing.F) {
+	for _, s := range []string{`{}`, `{"alg":"none"}`, `{"a":[1,-2.5e+3,true,null,"\u00e9"]}`, `{"a":01}`, `{"a":"\x"}`, `{`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var j jsonChecker
+		ok := true
+		for i := 0; i < len(s) && ok; i++ {
+			ok = j.feed(s[i])
+		}
+		ok = ok && j.finish()
+		var m map[string]json.RawMessage
+		err := json.Unmarshal([]byte(s), &m)
+		want := err == nil && m != nil && strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "{")
+		// encoding/json also refuses invalid UTF-8 only where it matters to it; compare on
+		// valid text, and on depths both accept.
+		if !utf8.ValidString(s) || strings.Count(s, "[")+strings.Count(s, "{") > 60 {
+			return
+		}
+		if ok != want {
+			t.Fatalf("checker %v, encoding/json %v (%v) for %q", ok, want, err, s)
+		}
+	})
 }

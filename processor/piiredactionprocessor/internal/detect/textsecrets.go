@@ -289,9 +289,12 @@ func isSecretValue(s string) bool {
 // looksLikeCredential is the test for a bare value where prose could stand: at least 8
 // bytes with a digit, punctuation or mixed case, as for Bearer tokens.
 func looksLikeCredential(s string) bool {
-	if len(s) < 8 {
-		return false
-	}
+	return len(s) >= 8 && notAWord(s)
+}
+
+// notAWord reports whether s has a digit, punctuation or mixed case: "abc123", not
+// "expired".
+func notAWord(s string) bool {
 	var digit, punct, up, low bool
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -316,8 +319,9 @@ func isAuthorizationKey(k string) bool {
 	return n >= 0 && hasPrefixFold(k[n:], word) && (n == 0 || class[k[n-1]]&(cUpper|cLower) == 0)
 }
 
-// authSchemes are the HTTP authentication schemes whose credentials are taken whatever
-// they look like; after another scheme word they must look like a credential.
+// authSchemes are the HTTP authentication schemes whose credentials are taken unless they
+// are a plain short word ("Token expired"); after another scheme word they must look like
+// a credential.
 var authSchemes = []string{"bearer", "basic", "digest", "token", "api-key", "apikey", "key",
 	"negotiate", "ntlm", "hoba", "mutual", "oauth", "dpop", "gnap", "vapid", "scram-sha-1",
 	"scram-sha-256", "aws4-hmac-sha256", "hmac-sha256", "sharedkey", "sharedkeylite",
@@ -358,8 +362,9 @@ func authCredentials(v string, a int) (Match, bool) {
 	for e < len(v) && v[e] == '=' {
 		e++
 	}
-	if e == b || (e < len(v) && !endsTextValue(v, e)) || !isSecretValue(v[b:e]) ||
-		(!known && !looksLikeCredential(v[b:e])) {
+	cr := v[b:e]
+	if e == b || (e < len(v) && !endsTextValue(v, e)) || !isSecretValue(cr) ||
+		(known && len(cr) < 16 && !notAWord(cr)) || (!known && !looksLikeCredential(cr)) {
 		return Match{}, false
 	}
 	return Match{Start: b, End: e, Type: Credential, Custom: -1}, true

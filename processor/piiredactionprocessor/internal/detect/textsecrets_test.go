@@ -84,6 +84,8 @@ func TestCredentialAuthorization(t *testing.T) {
 		{"scheme kept, token redacted", "Authorization: Bearer [REDACTED:bearer]", nil},
 		{"prose", "authorization: denied for user", nil},
 		{"prose failed", "Authorization: failed", nil},
+		{"known scheme then a word", "authorization: token expired", nil},
+		{"known scheme, long lower-case token", "Authorization: Token abcdefghijklmnopqrst", []string{"credential:abcdefghijklmnopqrst"}},
 		{"auth ok", "auth: ok", nil},
 		{"scheme only", "Authorization: Basic", nil},
 		{"www-authenticate", `WWW-Authenticate: Bearer realm="example"`, nil},

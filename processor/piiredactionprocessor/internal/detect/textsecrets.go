@@ -189,19 +189,37 @@ func quoteAt(v string, a int) int {
 
 // quotedEnd returns the end of the quoted text that starts after the quote of width w at
 // a-w (the closing quote's start), skipping backslash escapes; false if the quote does not
-// close on the same line within maxTextValue bytes.
+// close on the same line within maxTextValue bytes. With w 2 the text is JSON inside a JSON
+// string: \\ is the inner text's backslash, so \\\" is a quote inside the value.
 func quotedEnd(v string, a, w int) (int, bool) {
 	q := v[a-1]
+	innerEscape := false
 	for p := a; p < len(v) && p-a <= maxTextValue; p++ {
-		switch c := v[p]; {
+		c := v[p]
+		switch {
 		case c == '\n' || c == '\r':
 			return 0, false
-		case c == '\\' && w == 2 && p+1 < len(v) && v[p+1] == '"':
-			return p, true
-		case c == '\\':
-			p++ // an escaped byte
 		case c == q && w == 1:
 			return p, true
+		case c != '\\':
+			innerEscape = false
+			continue
+		case p+1 >= len(v):
+			return 0, false
+		}
+		p++ // an escaped byte
+		if w == 2 {
+			switch v[p] {
+			case '"':
+				if !innerEscape {
+					return p - 1, true
+				}
+				innerEscape = false
+			case '\\':
+				innerEscape = !innerEscape
+			default:
+				innerEscape = false
+			}
 		}
 	}
 	return 0, false

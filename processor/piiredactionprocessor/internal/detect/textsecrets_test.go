@@ -147,6 +147,11 @@ func TestSensitiveKeysInText(t *testing.T) {
 		{"jwt wins", "token=" + testJWT + ";", []string{"jwt:" + testJWT}},
 		{"card under key", "cvv: 123", []string{"sensitive_key:123"}},
 
+		{"percent escape kept whole", "password=ab%40cd&x=1", []string{"sensitive_key:ab%40cd"}},
+		{"unicode escape kept whole", `{"msg":"password=p\u0040ss\nnext"}`, []string{`sensitive_key:p\u0040ss`}},
+		{"html entity ends before", "?token=tk1&amp;next=/", []string{"sensitive_key:tk1"}},
+		{"escaped quotes around", `"{\"token\":\"t\\\"k\"}"`, []string{`sensitive_key:t\\\"k`}},
+
 		{"descriptor policy", "password_policy=strict", nil},
 		{"descriptor count", "token_count: 42", nil},
 		{"plural", "tokens=5", nil},

@@ -48,8 +48,8 @@ func (s *Scanner) atSeparator(v string, i int, dst []Match, st *textScan) []Matc
 			}
 			return dst
 		}
-		if sepEnd < len(v) && v[sepEnd] == ':' {
-			return dst // "::"
+		if sepEnd < len(v) && (v[sepEnd] == ':' || (isDigit(v[sepEnd]) && i > 0 && isDigit(v[i-1]))) {
+			return dst // "::", a time "03:04:05" or a "host1:8080"
 		}
 		if cred && sepEnd < len(v) && v[sepEnd] > ' ' {
 			dst = cliUserPassword(v, i, dst, st)
@@ -57,8 +57,13 @@ func (s *Scanner) atSeparator(v string, i int, dst []Match, st *textScan) []Matc
 	} else {
 		if sepEnd < len(v) && v[sepEnd] == '>' {
 			sepEnd++ // "=>"
-		} else if (sepEnd < len(v) && v[sepEnd] == '=') || (i > 0 && strings.IndexByte("=!<>", v[i-1]) >= 0) {
-			return dst // a comparison: "==", "!=", "<=", ">="
+		} else if sepEnd < len(v) && v[sepEnd] == '=' {
+			return dst // "=="
+		} else if i > 0 {
+			switch v[i-1] {
+			case '=', '!', '<', '>':
+				return dst // a comparison: "==", "!=", "<=", ">="
+			}
 		}
 	}
 	if !cred && s.keys == nil {
@@ -461,7 +466,7 @@ func urlPassword(v string, i int, dst []Match) []Match {
 // password of digits only is a group id ("docker run --user 1000:1000").
 func cliUserPassword(v string, i int, dst []Match, st *textScan) []Match {
 	u := i
-	for u > 0 && i-u <= maxTextKey && v[u-1] > ' ' && strings.IndexByte(`"'=:@`, v[u-1]) < 0 {
+	for u > 0 && i-u <= maxTextKey && !endsUser[v[u-1]] {
 		u--
 	}
 	if u == i {
@@ -530,6 +535,14 @@ func afterURLPassword(v string, i int) bool {
 	}
 	return false
 }
+
+// endsUser marks the bytes before the user of "-u user:password".
+var endsUser = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c <= ' ' || c == 0x7f || strings.IndexByte(`"'=:@`, byte(c)) >= 0
+	}
+	return t
+}()
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

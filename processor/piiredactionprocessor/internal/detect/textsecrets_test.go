@@ -375,3 +375,20 @@ func FuzzJSONChecker(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSensitiveTextPrefilter: the cheap test before Sensitive never hides a sensitive key.
+func FuzzSensitiveTextPrefilter(f *testing.F) {
+	for _, k := range []string{"password", "dbPassword", "X-API-KEY", "client_secret", "span_id", "oauth2Token",
+		"NATIONAL-ID", "cardNumber", "pk", "user.pin", "APIKey", "x_pwd", "SECRETKey"} {
+		f.Add(k)
+	}
+	matchers := []*KeyMatcher{NewKeyMatcher(nil, nil), NewKeyMatcher([]string{"pin", "customer.email"}, []string{"token"}),
+		NewKeyMatcher([]string{"pk"}, nil)}
+	f.Fuzz(func(t *testing.T, key string) {
+		for _, k := range matchers {
+			if got, want := k.sensitiveText(key), k.Sensitive(key); got != want {
+				t.Fatalf("sensitiveText(%q) = %v, Sensitive %v", key, got, want)
+			}
+		}
+	})
+}

@@ -103,6 +103,10 @@ type DetectorsConfig struct {
 	AWSKey ActionConfig `mapstructure:"aws_key"`
 	// PrivateKey is PEM private key blocks. Default: redact.
 	PrivateKey ActionConfig `mapstructure:"private_key"`
+	// Credential is passwords and credentials in text: a URL's userinfo password, the
+	// credentials after an Authorization header of any scheme, command-line passwords
+	// (curl -u, --password, mysql -p). Default: redact.
+	Credential ActionConfig `mapstructure:"credential"`
 }
 
 // byType returns the action config of a built-in detector type.
@@ -132,6 +136,8 @@ func (d *DetectorsConfig) byType(t detect.Type) *ActionConfig {
 		return &d.AWSKey
 	case detect.PrivateKey:
 		return &d.PrivateKey
+	case detect.Credential:
+		return &d.Credential
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ func createDefaultConfig() component.Config {
 			BasicAuth:  redact,
 			AWSKey:     redact,
 			PrivateKey: redact,
+			Credential: redact,
 		},
 		SensitiveKeys: SensitiveKeysConfig{ActionConfig: redact},
 		Names:         NamesConfig{ActionConfig: keep},

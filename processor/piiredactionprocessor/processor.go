@@ -27,7 +27,7 @@ import (
 // Counter slots: built-in type t is slot t-1, then the two synthetic types, then the custom
 // patterns in configuration order.
 const (
-	numBuiltin    = int(detect.PrivateKey)
+	numBuiltin    = int(detect.Custom) - 1
 	slotSensitive = numBuiltin
 	slotOversize  = numBuiltin + 1
 	slotName      = numBuiltin + 2
@@ -74,7 +74,8 @@ type piiProcessor struct {
 func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger}
 	var err error
-	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes}
+	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
+	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes, Keys: p.keys}
 	for _, t := range detect.BuiltinTypes() {
 		ac := *cfg.Detectors.byType(t)
 		p.builtin[t] = newAct(ac, t.String(), int(t)-1, normalisationOf(t))
@@ -89,7 +90,6 @@ func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	}
 	p.sensitive = newAct(cfg.SensitiveKeys.ActionConfig, detect.SensitiveKey.String(), slotSensitive, normNone)
 	p.oversize = newAct(ActionConfig{Action: Action(cfg.Scan.Oversize)}, "oversize", slotOversize, normNone)
-	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
 	p.names = newAct(cfg.Names.ActionConfig, "name", slotName, normLower)
 	p.nameKeys = detect.NewNameKeyMatcher(cfg.Names.Extra, cfg.Names.Exclude)
 	p.urls = detect.URLScrubber{Keys: p.keys, Scanner: p.scanner}
@@ -441,8 +441,11 @@ func (p *piiProcessor) allowedKey(loc *walk.Location, key string) bool {
 
 // actFor returns the action of a match.
 func (p *piiProcessor) actFor(m detect.Match) *act {
-	if m.Type == detect.Custom {
+	switch m.Type {
+	case detect.Custom:
 		return &p.custom[m.Custom]
+	case detect.SensitiveKey: // "password=..." in text
+		return &p.sensitive
 	}
 	return &p.builtin[m.Type]
 }

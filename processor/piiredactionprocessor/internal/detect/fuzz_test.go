@@ -8,7 +8,7 @@ import (
 )
 
 var fuzzScanner = func() *Scanner {
-	s, err := NewScanner(Options{Types: AllBuiltin, Custom: determinismCustom})
+	s, err := NewScanner(Options{Types: AllBuiltin, Custom: determinismCustom, Keys: NewKeyMatcher(nil, nil)})
 	if err != nil {
 		panic(err)
 	}
@@ -19,8 +19,9 @@ var fuzzScanner = func() *Scanner {
 var planted = []struct {
 	v string
 	t Type
-	// scheme is a leading part the match may leave out (the "Bearer " of a credential).
-	scheme int
+	// scheme is a leading part the match may leave out (the "Bearer " of a credential),
+	// tail a trailing one (the "@host" after a URL's password).
+	scheme, tail int
 }{
 	{v: "4111 1111 1111 1111", t: Card},
 	{v: "5555555555554444", t: Card},
@@ -41,6 +42,12 @@ var planted = []struct {
 	{v: `jane\u0040example.com`, t: Email},
 	{v: "jane&#64;example&period;com", t: Email},
 	{v: "ZXlKaGJHY2lPaUpJVXpJMU5pSjkuZXlKemRXSWlPaUl4TWpNME5UWTNPRGt3SW4wLmRvempnTnJ5UDRKM2pWbU5IbDB3NU5fWGdMMG4zSTlQbEZVUDBUSHNSOFU=", t: JWT},
+	{v: "postgres://app:s3cret@db", t: Credential, scheme: len("postgres://app:"), tail: len("@db")},
+	{v: "Authorization: Token abc123", t: Credential, scheme: len("Authorization: Token ")},
+	{v: "--password hunter2", t: Credential, scheme: len("--password ")},
+	{v: "password=hunter2", t: SensitiveKey, scheme: len("password=")},
+	{v: `"token": "tok-9f8e7d6c"`, t: SensitiveKey, scheme: len(`"token": "`), tail: 1},
+	{v: "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", t: JWT},
 }
 
 func addScanSeeds(f *testing.F) {
@@ -57,6 +64,12 @@ func addScanSeeds(f *testing.F) {
 	f.Add("&#6", "4;&commat&#x;&nbsp;", uint8(17))
 	f.Add("https://1%40example.com@", "host.example.net/", uint8(0))
 	f.Add("ZXlK", "LS0tLS1CRUdJTi", uint8(18))
+	f.Add("mysql -u root -p'", "' db", uint8(16))
+	f.Add("curl -u 'a:", "' https://x", uint8(17))
+	f.Add(`{"password":"`, `\"x"}`, uint8(18))
+	f.Add("Authorization: Digest username=\"", "\", response=\"x\"", uint8(19))
+	f.Add("https://u:p@h password=", "&x=1", uint8(20))
+	f.Add("aws_secret_key => '", "'", uint8(21))
 }
 
 // checkMatches asserts the Scan contract on ms for v.
@@ -71,7 +84,7 @@ func checkMatches(t *testing.T, v string, ms []Match, s *Scanner) {
 		switch {
 		case m.Type == Custom && (m.Custom < 0 || m.Custom >= len(s.custom)):
 			t.Fatalf("%q: bad custom index in %+v", v, m)
-		case m.Type != Custom && (m.Custom != -1 || !AllBuiltin.Has(m.Type)):
+		case m.Type != Custom && (m.Custom != -1 || !(AllBuiltin.Has(m.Type) || m.Type == SensitiveKey)):
 			t.Fatalf("%q: bad type in %+v", v, m)
 		}
 	}
@@ -95,7 +108,7 @@ func FuzzScan(f *testing.F) {
 		ms, _ := fuzzScanner.Scan(v, nil)
 		checkMatches(t, v, ms, fuzzScanner)
 		start := len(a) + 1
-		if covering(ms, Match{Start: start + p.scheme, End: start + len(p.v)}) == nil {
+		if covering(ms, Match{Start: start + p.scheme, End: start + len(p.v) - p.tail}) == nil {
 			t.Fatalf("planted %s %q not covered in %q: %v", p.t, p.v, v, ms)
 		}
 	})

@@ -58,6 +58,13 @@ type KeyMatcher struct {
 	// last bytes, a cheap test before comparing.
 	glued     []string
 	gluedLast [256]bool
+	// trigrams holds, by hash, the first three bytes of every term's longest segment, for
+	// sensitiveText's cheap test, and gluedTrigrams those of the glued terms, which need not
+	// start a segment; anyKey is set when a term has no segment of three bytes, which turns
+	// the test off.
+	trigrams, gluedTrigrams [64]uint64
+	gluedFirst              [256]bool
+	anyKey                  bool
 }
 
 type keyTerm struct {
@@ -106,6 +113,25 @@ func NewKeyMatcher(extra []string, exclude []string) *KeyMatcher {
 	}
 	k.table = make([]int32, size)
 	k.terms = terms
+	for _, t := range terms {
+		longest := ""
+		for _, sg := range t.segs {
+			if len(sg) > len(longest) {
+				longest = sg
+			}
+		}
+		if len(longest) < 3 {
+			k.anyKey = true
+			continue
+		}
+		h := trigramHash(longest[0], longest[1], longest[2])
+		k.trigrams[h>>6] |= 1 << (h & 63)
+	}
+	for _, g := range k.glued {
+		h := trigramHash(g[0], g[1], g[2])
+		k.gluedTrigrams[h>>6] |= 1 << (h & 63)
+		k.gluedFirst[g[0]], k.gluedFirst[g[0]-'a'+'A'] = true, true
+	}
 	for i := range k.terms {
 		b := fnvString(k.terms[i].segs[0]) & uint32(size-1)
 		k.terms[i].next = k.table[b]
@@ -148,6 +174,48 @@ func (k *KeyMatcher) Sensitive(key string) bool {
 		}
 	}
 	return false
+}
+
+// sensitiveText is Sensitive for a key found in text before '=' or ':', behind a cheap
+// test: a sensitive key holds a term's longest segment, so it holds that segment's first
+// three bytes where a segment may start (or a glued term's anywhere), and most keys in text
+// (status, took, trace_id, span_id) hold none.
+func (k *KeyMatcher) sensitiveText(key string) bool {
+	if k == nil {
+		return false
+	}
+	if !k.anyKey {
+		hit := false
+		for i := 0; i+2 < len(key) && !hit; i++ {
+			start := maySegmentStart(key, i)
+			if !start && !k.gluedFirst[key[i]] {
+				continue
+			}
+			h := trigramHash(lower(key[i]), lower(key[i+1]), lower(key[i+2]))
+			bit := uint64(1) << (h & 63)
+			hit = k.gluedTrigrams[h>>6]&bit != 0 || (start && k.trigrams[h>>6]&bit != 0)
+		}
+		if !hit {
+			return false
+		}
+	}
+	return k.Sensitive(key)
+}
+
+// maySegmentStart reports whether splitKey could start a segment at key[i]: at the start,
+// after a separator, at a change of byte kind, or at a capital (a superset of the real
+// boundaries, so that the test above never hides a sensitive key).
+func maySegmentStart(key string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	prev, cur := keyKind[key[i-1]], keyKind[key[i]]
+	return cur != kSep && (prev == kSep || prev != cur || cur == kUpper)
+}
+
+// trigramHash maps three lower-case bytes to 12 bits.
+func trigramHash(a, b, c byte) uint32 {
+	return (uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 2654435761 >> 20
 }
 
 // termAt reports whether the rest of t's segments follow segment p and are not followed by

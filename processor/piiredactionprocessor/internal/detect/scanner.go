@@ -26,6 +26,9 @@ type Options struct {
 	// MaxScanBytes bounds the work per value: Scan looks at the first MaxScanBytes bytes only
 	// and reports longer values as truncated. 0 means DefaultMaxScanBytes.
 	MaxScanBytes int
+	// Keys, if set, finds values of sensitive keys written into text ("password=...",
+	// "\"token\": \"...\"") and reports them as SensitiveKey.
+	Keys *KeyMatcher
 }
 
 // Scanner finds matches in strings. It is immutable and safe for concurrent use.
@@ -37,6 +40,9 @@ type Scanner struct {
 	// count.
 	trigger [512]uint8
 	custom  []customPattern
+	// keys finds sensitive keys in text (nil: none); flagKeys names command-line flags that
+	// take a credential (never nil when Credential is on).
+	keys, flagKeys *KeyMatcher
 }
 
 // Triggers: the work a byte starts. The ones from tDigit on only count at the start of a
@@ -44,13 +50,14 @@ type Scanner struct {
 const (
 	tNone  uint8 = iota
 	tAt          // '@': e-mail
-	tColon       // ':': IPv6 (looking back over a hex group, or "::"), AWS secret after its key
-	tEqual       // '=': AWS secret after its key
+	tColon       // ':': IPv6 (looking back over a hex group, or "::"), a secret after its key, "://"
+	tEqual       // '=': a secret after its key
 	tEsc         // '%', '\\', '&', '+': noted, for the decoding views after the pass
 	tDigit       // a number: card, SSN, phone, IPv4
 	tE           // 'e': "eyJ", a JWT
 	tB           // 'b': "bearer", "basic"
 	tUpper       // A-Z: AKIA..., "Bearer", "Basic", IBAN, "BEGIN" after "-----"
+	tDash        // '-': a command-line flag that takes a password
 )
 
 // afterWord is the trigger-table offset for a byte that follows a word byte.
@@ -73,7 +80,10 @@ func NewScanner(o Options) (*Scanner, error) {
 	if unknown := types &^ AllBuiltin; unknown != 0 {
 		errs = append(errs, fmt.Errorf("unknown detector types in set %#x", uint32(unknown)))
 	}
-	s := &Scanner{types: types & AllBuiltin, maxScan: o.MaxScanBytes}
+	s := &Scanner{types: types & AllBuiltin, maxScan: o.MaxScanBytes, keys: o.Keys, flagKeys: o.Keys}
+	if s.flagKeys == nil {
+		s.flagKeys = defaultKeyMatcher
+	}
 	if s.maxScan == 0 {
 		s.maxScan = DefaultMaxScanBytes
 	}
@@ -114,10 +124,10 @@ func NewScanner(o Options) (*Scanner, error) {
 	if ts.Has(Email) {
 		start['@'] = tAt
 	}
-	if ts.Has(IPv6) || ts.Has(AWSKey) {
+	if ts.Has(IPv6) || ts.Has(AWSKey) || ts.Has(Credential) || s.keys != nil {
 		start[':'] = tColon
 	}
-	if ts.Has(AWSKey) {
+	if ts.Has(AWSKey) || ts.Has(Credential) || s.keys != nil {
 		start['='] = tEqual
 	}
 	if ts.Has(JWT) || ts.Has(PrivateKey) {
@@ -125,6 +135,9 @@ func NewScanner(o Options) (*Scanner, error) {
 	}
 	for _, c := range "%\\&+" {
 		start[c] = tEsc
+	}
+	if ts.Has(Credential) {
+		start['-'] = tDash
 	}
 	for c, t := range start {
 		if t < tDigit {
@@ -150,13 +163,14 @@ func (s *Scanner) CustomName(i int) string {
 
 // Scan appends to dst the matches in v: non-overlapping and sorted by Start. Overlapping
 // candidates are resolved once, the same way whatever order the detectors found them in:
-// earliest start, then longest, then type precedence (private_key, jwt, bearer and
-// basic_auth, aws_key, card, iban, ssn, email, phone, ipv6, ipv4, custom patterns in
-// configuration order). The first of a group of overlapping candidates is kept and the
-// others dropped; if a dropped one reaches past the kept match, the kept match is stretched
-// to cover it, so no byte a validator accepted is left out. A value holding escapes is also
-// scanned through its decoding views (scanViews), whose matches join the same resolution and
-// carry their Encoding; at equal spans and types the plain match wins.
+// earliest start, then longest, then type precedence (private_key, jwt, bearer,
+// basic_auth and credential, aws_key, card, iban, ssn, email, phone, ipv6, ipv4, custom
+// patterns in configuration order, sensitive_key). The first of a group of overlapping
+// candidates is kept and the others dropped; if a dropped one reaches past the kept match,
+// the kept match is stretched to cover it, so no byte a validator accepted is left out. A
+// value holding escapes is also scanned through its decoding views (scanViews), whose
+// matches join the same resolution and carry their Encoding; at equal spans and types the
+// plain match wins.
 //
 // Scan reports whether v was longer than MaxScanBytes; then only the first MaxScanBytes
 // bytes were scanned and the caller should treat v as unscannable. Scan is safe for
@@ -198,6 +212,7 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) (_ []Match, esc uint8) {
 	// prev is v[i-1]. Looking the table up by (prev, v[i]) rather than carrying a flag from
 	// the last lookup keeps one byte's lookup from waiting on the one before.
 	prev := byte(0)
+	var txt textScan
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		t := s.trigger[(int(afterWord[prev])+int(c))&511]
@@ -262,7 +277,9 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) (_ []Match, esc uint8) {
 			i = wordEnd(v, i+1) - 1 // no other trigger counts inside the word
 			prev = v[i]
 		case tAt:
-			dst = email(v, i, dst)
+			if !ts.Has(Credential) || !afterURLPassword(v, i) {
+				dst = email(v, i, dst)
+			}
 		case tColon:
 			if ts.Has(IPv6) && ((i+1 < len(v) && v[i+1] == ':') || (i > 0 && class[v[i-1]]&cHex != 0)) {
 				dst = ipv6AtColon(v, i, dst)
@@ -270,10 +287,14 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) (_ []Match, esc uint8) {
 			if i > 0 && ts.Has(AWSKey) && mayFollowAWSSecretKey(v[i-1]) {
 				dst = awsSecret(v, i, dst)
 			}
+			dst = s.atSeparator(v, i, dst, &txt)
 		case tEqual:
-			if i > 0 && mayFollowAWSSecretKey(v[i-1]) {
+			if i > 0 && ts.Has(AWSKey) && mayFollowAWSSecretKey(v[i-1]) {
 				dst = awsSecret(v, i, dst)
 			}
+			dst = s.atSeparator(v, i, dst, &txt)
+		case tDash:
+			dst = s.atDash(v, i, dst, &txt)
 		case tEsc:
 			esc |= escapeBit(c)
 		}

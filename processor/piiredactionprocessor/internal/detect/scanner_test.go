@@ -13,7 +13,7 @@ import (
 
 func TestTypeNames(t *testing.T) {
 	want := []string{"email", "card", "ssn", "phone", "ipv4", "ipv6", "iban", "jwt", "bearer",
-		"basic_auth", "aws_key", "private_key"}
+		"basic_auth", "aws_key", "private_key", "credential"}
 	var got []string
 	for _, ty := range BuiltinTypes() {
 		got = append(got, ty.String())

@@ -1,15 +1,13 @@
 package detect
 
-import (
-	"bytes"
-	"strings"
-)
+import "strings"
 
 // Detectors for credentials: JWT, Bearer and Basic authorization, AWS keys, PEM private keys.
 
 // jwt accepts header.payload.signature (or the five parts of a JWE) of base64url, starting
-// at the word "eyJ..." whose header decodes to a JSON object with an "alg" member. The
-// signature may be empty (alg "none"). The span is the whole token.
+// at the word "eyJ..." whose header decodes to a JSON object with an "alg" member and, for
+// a JWS, whose payload decodes to a JSON object. The signature may be empty ("h.p.") and,
+// with alg "none", missing ("h.p"). The span is the whole token.
 func jwt(v string, i int, dst []Match) []Match {
 	if len(v)-i < 3 || v[i+1] != 'y' || v[i+2] != 'J' || (i > 0 && v[i-1] == '-') {
 		return dst
@@ -33,17 +31,19 @@ func jwt(v string, i int, dst []Match) []Match {
 	if (parts == 4 || parts == 6) && ends[parts-1] == ends[parts-2]+1 {
 		parts--
 	}
-	if parts != 3 && parts != 5 {
+	if parts < 2 || parts == 4 || parts > 5 {
 		return dst
 	}
-	header, payload := v[i:ends[0]], ends[1]-ends[0]-1
-	if len(header) < 10 || payload < 2 {
+	header := v[i:ends[0]]
+	if len(header) < 10 {
 		return dst
 	}
-	var buf [256]byte
-	n := b64Decode(buf[:], header, &b64URL)
-	h := bytes.TrimLeft(buf[:n], " \t\r\n")
-	if len(h) == 0 || h[0] != '{' || !bytes.Contains(h, []byte(`"alg"`)) {
+	h := jsonObjectOf(header)
+	if !h.ok || !h.hasAlg || (parts == 2 && !h.algNone) {
+		return dst
+	}
+	// A JWE's second part is an encrypted key, not JSON.
+	if parts != 5 && !jsonObjectOf(v[ends[0]+1:ends[1]]).ok {
 		return dst
 	}
 	return append(dst, Match{Start: i, End: ends[parts-1], Type: JWT, Custom: -1})
@@ -147,12 +147,14 @@ func awsKeyID(v string, i int, dst []Match) []Match {
 	return append(dst, Match{Start: i, End: i + 20, Type: AWSKey, Custom: -1})
 }
 
-// awsSecretKey is the key name an AWS secret access key follows, lower case and without
-// separators: aws_secret_access_key, AWS_SECRET_ACCESS_KEY, SecretAccessKey, secret-access-key.
-const awsSecretKey = "secretaccesskey"
+// awsSecretKeys are the key names an AWS secret access key follows, lower case and without
+// separators: aws_secret_access_key, AWS_SECRET_ACCESS_KEY, SecretAccessKey,
+// secret-access-key, aws_secret_key, secret_key.
+var awsSecretKeys = [...]string{"secretaccesskey", "secretkey"}
 
-// awsSecret accepts the 40-character secret access key after "<key> =" or "<key>:" (quotes
-// and spaces allowed around), where i is the '=' or ':'. The span is the secret.
+// awsSecret accepts the 40-character secret access key after "<key> =", "<key>:" or
+// "<key> =>" (quotes and spaces allowed around), where i is the '=' or ':'. The span is the
+// secret.
 func awsSecret(v string, i int, dst []Match) []Match {
 	k := i - 1
 	for k >= 0 && (v[k] == ' ' || v[k] == '\t') {
@@ -161,23 +163,13 @@ func awsSecret(v string, i int, dst []Match) []Match {
 	if k >= 0 && (v[k] == '"' || v[k] == '\'') {
 		k--
 	}
-	if k < 0 || lower(v[k]) != 'y' {
+	if k < 0 || lower(v[k]) != 'y' || !(endsWithKey(v, k, awsSecretKeys[0]) || endsWithKey(v, k, awsSecretKeys[1])) {
 		return dst
 	}
-	for t := len(awsSecretKey) - 1; t >= 0; k-- {
-		if k < 0 {
-			return dst
-		}
-		c := v[k]
-		if c == '_' || c == '-' {
-			continue
-		}
-		if lower(c) != awsSecretKey[t] {
-			return dst
-		}
-		t--
-	}
 	a := i + 1
+	if v[i] == '=' && a < len(v) && v[a] == '>' {
+		a++
+	}
 	for a < len(v) && (v[a] == ' ' || v[a] == '\t') {
 		a++
 	}
@@ -194,6 +186,25 @@ func awsSecret(v string, i int, dst []Match) []Match {
 	return append(dst, Match{Start: a, End: b, Type: AWSKey, Custom: -1})
 }
 
+// endsWithKey reports whether v[:k+1] ends with name (lower case, without separators),
+// ignoring case and '_' and '-' in v.
+func endsWithKey(v string, k int, name string) bool {
+	for t := len(name) - 1; t >= 0; k-- {
+		if k < 0 {
+			return false
+		}
+		c := v[k]
+		if c == '_' || c == '-' {
+			continue
+		}
+		if lower(c) != name[t] {
+			return false
+		}
+		t--
+	}
+	return true
+}
+
 const (
 	pemBegin = "-----BEGIN "
 	pemEnd   = "-----END "
@@ -202,7 +213,8 @@ const (
 
 // privateKey accepts a PEM block "-----BEGIN <label>-----" whose label holds "PRIVATE KEY",
 // through the matching "-----END <label>-----", or to the end of the value when the END line
-// is missing (a truncated key is still a secret). The span is the whole block.
+// is missing (a truncated key is still a secret). A block without a byte of base64 in it
+// (empty, or "..." in documentation) holds no key. The span is the whole block.
 func privateKey(v string, i int, dst []Match) []Match {
 	if !strings.HasPrefix(v[i:], pemBegin) {
 		return dst
@@ -216,19 +228,39 @@ func privateKey(v string, i int, dst []Match) []Match {
 	if !strings.HasPrefix(v[e:], pemDash) || !strings.Contains(label, "PRIVATE KEY") {
 		return dst
 	}
-	end := len(v)
-	for p := e + len(pemDash); ; {
+	body := e + len(pemDash)
+	end, bodyEnd := len(v), len(v)
+	for p := body; ; {
 		k := strings.Index(v[p:], pemEnd)
 		if k < 0 {
 			break
 		}
 		p += k + len(pemEnd)
 		if rest := v[p:]; strings.HasPrefix(rest, label) && strings.HasPrefix(rest[len(label):], pemDash) {
-			end = p + len(label) + len(pemDash)
+			end, bodyEnd = p+len(label)+len(pemDash), p-len(pemEnd)
 			break
 		}
 	}
+	if !hasBase64(v[body:bodyEnd]) {
+		return dst
+	}
 	return append(dst, Match{Start: i, End: end, Type: PrivateKey, Custom: -1})
+}
+
+// hasBase64 reports whether s holds a base64 byte outside the escapes of white space that
+// JSON-encoded text has between the lines of a PEM block ("\n").
+func hasBase64(s string) bool {
+	for p := 0; p < len(s); p++ {
+		c := s[p]
+		if c == '\\' && p+1 < len(s) && (s[p+1] == 'n' || s[p+1] == 'r' || s[p+1] == 't') {
+			p++
+			continue
+		}
+		if class[c]&cB64Std != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // b64Alphabet maps a byte to its 6-bit value, or -1.

@@ -4,7 +4,8 @@ package detect
 type Type uint8
 
 // The built-in detectors, then Custom (a user pattern; Match.Custom says which) and
-// SensitiveKey (a value redacted because of its key, used by ScrubURL; never found by Scan).
+// SensitiveKey (a value redacted because of its key: by ScrubURL, and by Scan in
+// "key=value" text when Options.Keys is set).
 const (
 	Email Type = iota + 1
 	Card
@@ -18,6 +19,7 @@ const (
 	BasicAuth
 	AWSKey
 	PrivateKey
+	Credential
 	Custom
 	SensitiveKey
 )
@@ -35,6 +37,7 @@ var typeNames = [...]string{
 	BasicAuth:    "basic_auth",
 	AWSKey:       "aws_key",
 	PrivateKey:   "private_key",
+	Credential:   "credential",
 	Custom:       "custom",
 	SensitiveKey: "sensitive_key",
 }
@@ -61,8 +64,8 @@ func ParseType(s string) (Type, bool) {
 
 // BuiltinTypes returns the built-in detector types in a fixed order.
 func BuiltinTypes() []Type {
-	ts := make([]Type, 0, PrivateKey)
-	for t := Email; t <= PrivateKey; t++ {
+	ts := make([]Type, 0, Custom-Email)
+	for t := Email; t < Custom; t++ {
 		ts = append(ts, t)
 	}
 	return ts
@@ -76,6 +79,7 @@ var precedence = [...]uint8{
 	JWT:        1,
 	Bearer:     2,
 	BasicAuth:  2,
+	Credential: 2,
 	AWSKey:     3,
 	Card:       4,
 	IBAN:       5,
@@ -85,7 +89,8 @@ var precedence = [...]uint8{
 	IPv6:       9,
 	IPv4:       10,
 	Custom:     11,
-	// SensitiveKey never reaches resolution; rank it last for completeness.
+	// A value under a sensitive key in text keeps the type of a detector that validates the
+	// same bytes ("ssn = '078-05-1120'" is an SSN).
 	SensitiveKey: 12,
 }
 
@@ -93,7 +98,7 @@ var precedence = [...]uint8{
 type TypeSet uint32
 
 // AllBuiltin holds every built-in detector type.
-const AllBuiltin TypeSet = 1<<(PrivateKey+1) - 1<<Email
+const AllBuiltin TypeSet = 1<<Custom - 1<<Email
 
 // Types returns the set holding ts.
 func Types(ts ...Type) TypeSet {

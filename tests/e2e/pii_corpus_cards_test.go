@@ -31,7 +31,7 @@ func init() {
 		plantedValue{kind: "email", value: "user@xn--bcher-kva.example"},
 		plantedValue{kind: "email", value: "jane@bücher.example"},
 		plantedValue{kind: "email", value: "ops@[192.0.2.1]"},
-		plantedValue{kind: "email", value: "admin@[IPv6:2001:db8::1]"},
+		plantedValue{kind: "email", value: "admin@[IPv6:2001:db8::7]"},
 	)
 	cleanValues = append(cleanValues,
 		"onStandStepChanged 6012 201604 138",

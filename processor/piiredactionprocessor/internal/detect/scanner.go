@@ -26,6 +26,10 @@ type Options struct {
 	// MaxScanBytes bounds the work per value: Scan looks at the first MaxScanBytes bytes only
 	// and reports longer values as truncated. 0 means DefaultMaxScanBytes.
 	MaxScanBytes int
+	// PhoneRegions are the regions (ISO 3166 codes such as "US", "GB", "DE", or
+	// PhoneRegionAll) whose national notations are read as phone numbers; numbers with a
+	// country code are read whatever the regions. nil means ["US"].
+	PhoneRegions []string
 }
 
 // Scanner finds matches in strings. It is immutable and safe for concurrent use.
@@ -37,6 +41,11 @@ type Scanner struct {
 	// count.
 	trigger [512]uint8
 	custom  []customPattern
+	// plans are the numbering plans; phoneRegions and nanpPlans those of the configured
+	// regions, North America's apart.
+	plans        *phonePlans
+	phoneRegions []*phonePlan
+	nanpPlans    []*phonePlan
 }
 
 // Triggers: the work a byte starts. The ones from tDigit on only count at the start of a
@@ -50,6 +59,7 @@ const (
 	tE           // 'e': "eyJ", a JWT
 	tB           // 'b': "bearer", "basic"
 	tUpper       // A-Z: AKIA..., "Bearer", "Basic", IBAN, "BEGIN" after "-----"
+	tPhone       // the first letter of a phone context word, glued to a number ("call415-...")
 )
 
 // afterWord is the trigger-table offset for a byte that follows a word byte.
@@ -89,6 +99,11 @@ func NewScanner(o Options) (*Scanner, error) {
 		seen[p.Name] = true
 		s.custom = append(s.custom, c)
 	}
+	if s.types.Has(Phone) {
+		if err := s.setPhoneRegions(o.PhoneRegions); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -105,7 +120,12 @@ func NewScanner(o Options) (*Scanner, error) {
 	if ts.Has(Bearer) || ts.Has(BasicAuth) {
 		start['b'] = tB
 	}
-	if ts.Has(Bearer) || ts.Has(BasicAuth) || ts.Has(AWSKey) || ts.Has(IBAN) || ts.Has(PrivateKey) {
+	if ts.Has(Phone) {
+		for _, c := range phoneWordStarts {
+			start[c] = tPhone
+		}
+	}
+	if ts.Has(Bearer) || ts.Has(BasicAuth) || ts.Has(AWSKey) || ts.Has(IBAN) || ts.Has(PrivateKey) || ts.Has(Phone) {
 		for c := 'A'; c <= 'Z'; c++ {
 			start[c] = tUpper
 		}
@@ -234,7 +254,14 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) []Match {
 					}
 				}
 			}
+			if ts.Has(Phone) {
+				dst = s.phoneAfterWord(v, i, dst)
+			}
 			i = wordEnd(v, i+1) - 1 // no other trigger counts inside the word
+			prev = v[i]
+		case tPhone:
+			dst = s.phoneAfterWord(v, i, dst)
+			i = wordEnd(v, i+1) - 1
 			prev = v[i]
 		case tAt:
 			dst = email(v, i, dst)
@@ -285,7 +312,7 @@ func mayStartNumber(v string, i, j int) bool {
 		}
 	}
 	n1 := j - i
-	if n1 >= 13 {
+	if n1 >= 13 || mayStartPhone(v, i, j) {
 		return true
 	}
 	if j+1 >= len(v) || !isDigit(v[j+1]) {

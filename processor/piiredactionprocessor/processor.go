@@ -71,7 +71,7 @@ type piiProcessor struct {
 func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger}
 	var err error
-	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes}
+	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes, PhoneRegions: append([]string{}, cfg.Detectors.Phone.Regions...)} // empty, not nil: no region
 	for _, t := range detect.BuiltinTypes() {
 		ac := *cfg.Detectors.byType(t)
 		p.builtin[t] = newAct(ac, t.String(), int(t)-1, normalisationOf(t))
@@ -479,6 +479,9 @@ func (st *state) appendReplacement(dst []byte, a *act, text string) []byte {
 	case ActionHash:
 		return st.hash.appendHash(dst, a, text)
 	case ActionMask:
+		if a.phone {
+			return appendMaskPhone(dst, text, a.keepFirst, a.keepLast)
+		}
 		return appendMask(dst, text, a.keepFirst, a.keepLast)
 	default:
 		return append(dst, a.redactToken...)

@@ -343,6 +343,10 @@ func (s *Scanner) phone(v string, i, j int, glued bool, dst []Match) []Match {
 			glued = true
 		}
 	}
+	// A group of a space-separated list of numbers ("4111 4111 ...") starts none.
+	if lead == leadNone && !glued && spaceDigitLeft(v, a) && j < len(v) && v[j] == ' ' {
+		return dst
+	}
 	// A bare digit run ("took 13912345678 ns") is a phone number only next to a context
 	// word: checked before anything else, since such runs are common.
 	if (lead == leadNone || lead == leadZeroZero) && !glued && !(j+1 < len(v) && isPhoneSep(v[j]) && isDigit(v[j+1])) &&

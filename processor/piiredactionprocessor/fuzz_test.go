@@ -21,6 +21,9 @@ func FuzzNoPlantedValueSurvives(f *testing.F) {
 	f.Add("{\"a\":\"", "\"}", uint8(4))
 	f.Add("\xff\xfe", "\x00", uint8(1))
 	f.Add(strings.Repeat("9", 40), strings.Repeat("-", 30), uint8(1))
+	f.Add("tel+", " ext. 12", uint8(3))
+	f.Add("(+45) 32 10 ", "x42 #1", uint8(3))
+	f.Add("call", "0044 20 7946 ", uint8(3))
 	p := newTestProcessor(f, testConfig(nil))
 	f.Fuzz(func(t *testing.T, prefix, suffix string, which uint8) {
 		planted := sample.Planted[int(which)%len(sample.Planted)]

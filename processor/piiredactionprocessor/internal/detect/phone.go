@@ -416,7 +416,7 @@ func (s *Scanner) acceptPhone(v string, a int, lead phoneLead, c *phoneCand, k i
 	if nd < 6 || nationalLooksElse(c, k) {
 		return false
 	}
-	if c.sep[1] == ' ' && k > 0 && (spaceDigitLeft(v, a) || spaceDigitRight(v, c.end[k])) {
+	if lead == leadNone && c.sep[1] == ' ' && k > 0 && (spaceDigitLeft(v, a) || spaceDigitRight(v, c.end[k])) {
 		return false
 	}
 	// Context is looked for only where it decides: the bare run was checked in phone.

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,9 +75,12 @@ func (p *phonePlan) compile() {
 			continue
 		}
 		ls := descLengths(d, p.lengths) & p.lengths
+		pat := "(?:" + d.GetNationalNumberPattern() + ")"
 		for l := range pats {
-			if ls&(1<<l) != 0 {
-				pats[l] = append(pats[l], "(?:"+d.GetNationalNumberPattern()+")")
+			// Fixed line and mobile share one pattern in many plans (North America's among
+			// them): matching it twice would double the work.
+			if ls&(1<<l) != 0 && !slices.Contains(pats[l], pat) {
+				pats[l] = append(pats[l], pat)
 			}
 		}
 	}
@@ -343,8 +347,9 @@ func (s *Scanner) phone(v string, i, j int, glued bool, dst []Match) []Match {
 			glued = true
 		}
 	}
-	// A group of a space-separated list of numbers ("4111 4111 ...") starts none.
-	if lead == leadNone && !glued && spaceDigitLeft(v, a) && j < len(v) && v[j] == ' ' {
+	// A group of a space-separated list of numbers ("4111 4111 ...") starts none, nor does
+	// the rest of a number after its area code ("(415) 555-0132").
+	if lead == leadNone && !glued && (spaceDigitLeft(v, a) && j < len(v) && v[j] == ' ' || afterParenGroup(v, a)) {
 		return dst
 	}
 	// A bare digit run ("took 13912345678 ns") is a phone number only next to a context
@@ -692,4 +697,13 @@ func (s *Scanner) setPhoneRegions(codes []string) error {
 		}
 	}
 	return nil
+}
+
+// afterParenGroup reports "(415) " or "(0)" right before a.
+func afterParenGroup(v string, a int) bool {
+	p := a
+	if p > 0 && v[p-1] == ' ' {
+		p--
+	}
+	return p >= 2 && v[p-1] == ')' && isDigit(v[p-2])
 }

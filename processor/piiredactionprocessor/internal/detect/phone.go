@@ -654,6 +654,9 @@ func gluedContext(v string, a int) bool {
 // phoneAfterWord handles a word that starts at i with letters and goes on with digits: a
 // context word glued to a number ("call415-555-0199", "tel0201234567").
 func (s *Scanner) phoneAfterWord(v string, i int, dst []Match) []Match {
+	if i+1 >= len(v) || !phoneWordPair(lower(v[i]), lower(v[i+1])) {
+		return dst // most words: settled by their first two letters
+	}
 	k := i
 	for k < len(v) && k-i < 24 && class[v[k]]&(cUpper|cLower) != 0 {
 		k++
@@ -669,7 +672,24 @@ func (s *Scanner) phoneAfterWord(v string, i int, dst []Match) []Match {
 }
 
 // phoneWordStarts are the first letters of the context words a number may be glued to.
-const phoneWordStarts = "ctpmfwhs"
+const phoneWordStarts = "ctpmfwh"
+
+// phoneWordPair reports whether a context word starts with the letters a, b (lower case).
+func phoneWordPair(a, b byte) bool {
+	switch a {
+	case 'c':
+		return b == 'a' || b == 'e'
+	case 't':
+		return b == 'e' || b == 'l'
+	case 'p', 'w':
+		return b == 'h'
+	case 'm':
+		return b == 'o'
+	case 'f', 'h':
+		return b == 'a'
+	}
+	return false
+}
 
 // mayStartPhone is mayStartNumber's test for the phone notations it does not know: a
 // national number led by a trunk prefix or "00" ("020 7946 0958", "0044 20 ...",

@@ -352,6 +352,10 @@ func (s *Scanner) phone(v string, i, j int, glued bool, dst []Match) []Match {
 	if lead == leadNone && !glued && (spaceDigitLeft(v, a) && j < len(v) && v[j] == ' ' || afterParenGroup(v, a)) {
 		return dst
 	}
+	// Longer bare runs (order numbers, timestamps) are no national number.
+	if lead == leadNone && j-i > 13 && !(j+1 < len(v) && isPhoneSep(v[j]) && isDigit(v[j+1])) {
+		return dst
+	}
 	// A bare digit run ("took 13912345678 ns") is a phone number only next to a context
 	// word: checked before anything else, since such runs are common.
 	if (lead == leadNone || lead == leadZeroZero) && !glued && !(j+1 < len(v) && isPhoneSep(v[j]) && isDigit(v[j+1])) &&
@@ -607,6 +611,9 @@ var (
 )
 
 func isContextWord(w string) bool {
+	if len(w) < 3 || !phoneWordPair(lower(w[0]), lower(w[1])) {
+		return false
+	}
 	for _, c := range phoneContextWords {
 		if len(w) == len(c) && hasPrefixFold(w, c) {
 			return true
@@ -680,11 +687,15 @@ func phoneWordPair(a, b byte) bool {
 	case 'c':
 		return b == 'a' || b == 'e'
 	case 't':
-		return b == 'e' || b == 'l'
-	case 'p', 'w':
+		return b == 'e' || b == 'l' || b == 0xc3 // "té..."
+	case 'p':
+		return b == 'h' || b == 'o'
+	case 'w':
 		return b == 'h'
+	case 's':
+		return b == 'm'
 	case 'm':
-		return b == 'o'
+		return b == 'o' || b == 0xc3 // "mó..."
 	case 'f', 'h':
 		return b == 'a'
 	}

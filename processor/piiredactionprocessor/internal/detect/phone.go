@@ -347,9 +347,8 @@ func (s *Scanner) phone(v string, i, j int, glued bool, dst []Match) []Match {
 			glued = true
 		}
 	}
-	// A group of a space-separated list of numbers ("4111 4111 ...") starts none, nor does
-	// the rest of a number after its area code ("(415) 555-0132").
-	if lead == leadNone && !glued && (spaceDigitLeft(v, a) && j < len(v) && v[j] == ' ' || afterParenGroup(v, a)) {
+	// A group of a space-separated list of numbers ("4111 4111 ...") starts none.
+	if lead == leadNone && !glued && spaceDigitLeft(v, a) && j < len(v) && v[j] == ' ' {
 		return dst
 	}
 	// Longer bare runs (order numbers, timestamps) are no national number.
@@ -728,13 +727,4 @@ func (s *Scanner) setPhoneRegions(codes []string) error {
 		}
 	}
 	return nil
-}
-
-// afterParenGroup reports "(415) " or "(0)" right before a.
-func afterParenGroup(v string, a int) bool {
-	p := a
-	if p > 0 && v[p-1] == ' ' {
-		p--
-	}
-	return p >= 2 && v[p-1] == ')' && isDigit(v[p-2])
 }

@@ -267,3 +267,9 @@ func BenchmarkPhoneCandidate(b *testing.B) {
 		})
 	}
 }
+
+// TestPhoneAfterParenthesisedNumber: a number after "(1) " or "0) " is its own.
+func TestPhoneAfterParenthesisedNumber(t *testing.T) {
+	assert.Equal(t, []string{"phone:212.555.0187x42"}, found(allScanner, "0) 212.555.0187x42"))
+	assert.Equal(t, []string{"phone:415-555-0132"}, found(allScanner, "options: (1) 415-555-0132"))
+}

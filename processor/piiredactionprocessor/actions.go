@@ -12,6 +12,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/otelwarden/warden/processor/piiredactionprocessor/internal/detect"
 )
 
 // minHashKeyBytes is the shortest HMAC-SHA256 key accepted: a key shorter than the hash
@@ -102,6 +104,8 @@ type act struct {
 	norm        normalisation
 	redactToken string // [REDACTED:<type>]
 	hashPrefix  string // [HASH:<type>:v1:<key id>:
+	// phone: mask keeps the last digits of the number, not of its extension.
+	phone bool
 }
 
 // The action indexes of the counters, in the order of actionNames.
@@ -109,7 +113,7 @@ var actionNames = [...]Action{ActionRedact, ActionHash, ActionMask, ActionKeep, 
 
 func newAct(c ActionConfig, typeName string, slot int, norm normalisation) act {
 	a := act{kind: c.Action, keepFirst: c.KeepFirst, keepLast: c.KeepLast, slot: slot, typeName: typeName, norm: norm,
-		redactToken: "[REDACTED:" + typeName + "]"}
+		redactToken: "[REDACTED:" + typeName + "]", phone: typeName == detect.Phone.String()}
 	for i, n := range actionNames {
 		if n == c.Action {
 			a.actIdx = i
@@ -211,6 +215,23 @@ func appendMask(dst []byte, s string, keepFirst, keepLast int) []byte {
 			dst = append(dst, '*')
 		}
 		i++
+	}
+	return dst
+}
+
+// appendMaskPhone masks a phone number as appendMask does, and its extension ("x42",
+// " ext. 12", " #12") apart: the extension's digits are all masked and its marker stays, so
+// that the kept digits are the number's last ones: "212.555.0187x42" becomes
+// "***.***.0187x**".
+func appendMaskPhone(dst []byte, s string, keepFirst, keepLast int) []byte {
+	k := detect.PhoneExtensionStart(s)
+	dst = appendMask(dst, s[:k], keepFirst, keepLast)
+	for i := k; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			dst = append(dst, '*')
+		} else {
+			dst = append(dst, c)
+		}
 	}
 	return dst
 }

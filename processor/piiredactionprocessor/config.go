@@ -85,8 +85,10 @@ type DetectorsConfig struct {
 	Card ActionConfig `mapstructure:"card"`
 	// SSN is US social security numbers. Default: redact.
 	SSN ActionConfig `mapstructure:"ssn"`
-	// Phone is NANP and international (E.164-style) phone numbers. Default: mask, last 4 kept.
-	Phone ActionConfig `mapstructure:"phone"`
+	// Phone is phone numbers, validated by libphonenumber's numbering plans: international
+	// ones with a country code, national ones of the configured regions. Default: mask, last
+	// 4 kept.
+	Phone PhoneConfig `mapstructure:"phone"`
 	// IPv4 addresses. Default: keep.
 	IPv4 ActionConfig `mapstructure:"ipv4"`
 	// IPv6 addresses. Default: keep.
@@ -119,7 +121,7 @@ func (d *DetectorsConfig) byType(t detect.Type) *ActionConfig {
 	case detect.SSN:
 		return &d.SSN
 	case detect.Phone:
-		return &d.Phone
+		return &d.Phone.ActionConfig
 	case detect.IPv4:
 		return &d.IPv4
 	case detect.IPv6:
@@ -140,6 +142,29 @@ func (d *DetectorsConfig) byType(t detect.Type) *ActionConfig {
 		return &d.Credential
 	}
 	return nil
+}
+
+// PhoneConfig is the action for phone numbers and the regions whose national notations are
+// read.
+type PhoneConfig struct {
+	// ActionConfig is the action for phone numbers (an extension is masked with its number).
+	ActionConfig `mapstructure:",squash"`
+	// Regions are region codes (US, GB, DE, JP, BR, CN, ...) whose national numbers, written
+	// without a country code ("020 7946 0958" in GB), are found; a number with a country code
+	// ("+44 20 7946 0958", "0044 ...") is found whatever the regions. ALL reads every
+	// region's (slower, and more ids pass some region's plan). Empty: international numbers
+	// only. Default: [US] (North America).
+	Regions []string `mapstructure:"regions"`
+}
+
+func (p *PhoneConfig) validateRegions(at string) []error {
+	var errs []error
+	for i, r := range p.Regions {
+		if !detect.ValidPhoneRegion(r) {
+			errs = append(errs, fmt.Errorf("%s.regions[%d]: unknown region %q (want an upper-case region code such as US, GB, DE or JP, or ALL)", at, i, r))
+		}
+	}
+	return errs
 }
 
 // CustomConfig is a named user pattern.
@@ -304,6 +329,7 @@ func (cfg *Config) Validate() error {
 	for _, t := range detect.BuiltinTypes() {
 		errs = append(errs, cfg.Detectors.byType(t).validate("detectors."+t.String())...)
 	}
+	errs = append(errs, cfg.Detectors.Phone.validateRegions("detectors.phone")...)
 	names := map[string]bool{}
 	for _, t := range detect.BuiltinTypes() {
 		names[t.String()] = true

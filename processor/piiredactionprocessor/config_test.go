@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 			want: defaults(func(c *Config) {
 				c.Detectors.Email = ActionConfig{Action: ActionMask, KeepFirst: 1}
 				// Only the action is set: the default's keep_last stays, and redact ignores it.
-				c.Detectors.Phone = ActionConfig{Action: ActionRedact, KeepLast: defaultPhoneKeepLast}
+				c.Detectors.Phone.ActionConfig = ActionConfig{Action: ActionRedact, KeepLast: defaultPhoneKeepLast}
 				c.Detectors.IPv4 = ActionConfig{Action: ActionHash}
 				c.Detectors.Card = ActionConfig{Action: ActionDrop}
 				c.Custom = []CustomConfig{{Name: "customer_id", Regexp: "CUST-[0-9]{8}", ActionConfig: ActionConfig{Action: ActionHash}}}
@@ -57,6 +57,18 @@ func TestLoadConfig(t *testing.T) {
 			}),
 		},
 		{id: "pii_redaction/unkeyed", want: defaults(func(c *Config) { c.Hash.Unkeyed = true })},
+		{id: "pii_redaction/phone_regions", want: defaults(func(c *Config) {
+			c.Detectors.Phone = PhoneConfig{ActionConfig: ActionConfig{Action: ActionHash, KeepLast: defaultPhoneKeepLast}, Regions: []string{"GB", "DE", "JP"}}
+		})},
+		{id: "pii_redaction/phone_all_regions", want: defaults(func(c *Config) { c.Detectors.Phone.Regions = []string{"ALL"} })},
+		{
+			id: "pii_redaction/bad_phone_regions",
+			wantValidateErrs: []string{
+				`detectors.phone.regions[1]: unknown region "UK" (want an upper-case region code such as US, GB, DE or JP, or ALL)`,
+				`detectors.phone.regions[2]: unknown region "de"`,
+			},
+		},
+		{id: "pii_redaction/phone_typo", wantUnmarshalErr: "region"},
 		{id: "pii_redaction/bad_action", wantUnmarshalErr: `'detectors.card.action' unknown action "hide" (want redact, hash, mask, keep or drop)`},
 		{id: "pii_redaction/bad_oversize", wantUnmarshalErr: `unknown oversize action "keep" (want redact or drop)`},
 		{id: "pii_redaction/typo", wantUnmarshalErr: "emial"},

@@ -37,7 +37,7 @@ func TestEncodedValuesAreRedacted(t *testing.T) {
 func TestEncodedValuesAllowListAndMask(t *testing.T) {
 	p := newTestProcessor(t, testConfig(func(c *Config) {
 		c.Allow.Values = []string{`.*@example\.org`}
-		c.Detectors.Phone = ActionConfig{Action: ActionMask, KeepLast: 4}
+		c.Detectors.Phone.ActionConfig = ActionConfig{Action: ActionMask, KeepLast: 4}
 	}))
 	got, _ := redactAttr(t, p, "message", "to=noreply%40example.org")
 	assert.Equal(t, "to=noreply%40example.org", got, "allow.values sees the decoded address")

@@ -26,6 +26,8 @@ func NewFactory() processor.Factory {
 
 const (
 	defaultPhoneKeepLast = 4
+	// defaultPhoneRegion: national numbers are read as North American ones unless told.
+	defaultPhoneRegion = "US"
 	// defaultSummaryInterval bounds what a crash can lose of the ledger's summaries while
 	// keeping the ledger's growth to a few entries per service every ten seconds.
 	defaultSummaryInterval = 10 * time.Second
@@ -39,7 +41,7 @@ func createDefaultConfig() component.Config {
 			Email:      ActionConfig{Action: ActionHash},
 			Card:       redact,
 			SSN:        redact,
-			Phone:      ActionConfig{Action: ActionMask, KeepLast: defaultPhoneKeepLast},
+			Phone:      PhoneConfig{ActionConfig: ActionConfig{Action: ActionMask, KeepLast: defaultPhoneKeepLast}, Regions: []string{defaultPhoneRegion}},
 			IPv4:       keep,
 			IPv6:       keep,
 			IBAN:       redact,

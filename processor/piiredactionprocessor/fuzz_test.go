@@ -25,6 +25,9 @@ func FuzzNoPlantedValueSurvives(f *testing.F) {
 	f.Add(`{"m":"\u0040\n`, `\u00"}`, uint8(5))
 	f.Add("a&#64;b&commat;", "&#x", uint8(6))
 	f.Add("https://15550001111%40example.com@", "/p", uint8(7))
+	f.Add("tel+", " ext. 12", uint8(3))
+	f.Add("(+45) 32 10 ", "x42 #1", uint8(3))
+	f.Add("call", "0044 20 7946 ", uint8(3))
 	p := newTestProcessor(f, testConfig(nil))
 	f.Fuzz(func(t *testing.T, prefix, suffix string, which uint8) {
 		planted := sample.Planted[int(which)%len(sample.Planted)]

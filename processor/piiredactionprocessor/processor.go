@@ -75,7 +75,8 @@ func newProcessor(set processor.Settings, cfg *Config) (*piiProcessor, error) {
 	p := &piiProcessor{cfg: cfg, id: set.ID, logger: set.Logger}
 	var err error
 	p.keys = detect.NewKeyMatcher(cfg.SensitiveKeys.Extra, cfg.SensitiveKeys.Exclude)
-	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes, Keys: p.keys}
+	opts := detect.Options{MaxScanBytes: cfg.Scan.MaxScanBytes, Keys: p.keys,
+		PhoneRegions: append([]string{}, cfg.Detectors.Phone.Regions...)} // empty, not nil: no region
 	for _, t := range detect.BuiltinTypes() {
 		ac := *cfg.Detectors.byType(t)
 		p.builtin[t] = newAct(ac, t.String(), int(t)-1, normalisationOf(t))
@@ -502,6 +503,9 @@ func (st *state) appendReplacement(dst []byte, a *act, text string) []byte {
 	case ActionHash:
 		return st.hash.appendHash(dst, a, text)
 	case ActionMask:
+		if a.phone {
+			return appendMaskPhone(dst, text, a.keepFirst, a.keepLast)
+		}
 		return appendMask(dst, text, a.keepFirst, a.keepLast)
 	default:
 		return append(dst, a.redactToken...)

@@ -87,6 +87,11 @@ func TestDefaultsProtectEveryType(t *testing.T) {
 		{"ssn", "ssn 078-05-1120 on file", `^ssn \[REDACTED:ssn\] on file$`},
 		{"international phone", "call +44 20 7946 0958", `^call \+\*\* \*\* \*\*\*\* 0958$`},
 		{"nanp phone", "call (415) 555-2671 today", `^call \(\*\*\*\) \*\*\*-2671 today$`},
+		{"phone country code in parentheses", "(+45) 32 10 45 67", `^\(\+\*\*\) \*\* \*\* 45 67$`},
+		{"phone 00 prefix", "tel 0044 20 7946 0958", `^tel \*\*\*\* \*\* \*\*\*\* 0958$`},
+		{"phone glued to a context word", "call415-555-0199", `^call\*\*\*-\*\*\*-0199$`},
+		{"bare digits without context kept", "took 4155550132 ns", `^took 4155550132 ns$`},
+		{"bare digits with context", "phone: 4155550132", `^phone: \*\*\*\*\*\*0132$`},
 		{"iban", "IBAN GB82 WEST 1234 5698 7654 32", `^IBAN \[REDACTED:iban\]$`},
 		{"jwt", "token eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", `^token \[REDACTED:jwt\]$`},
 		{"bearer", "sent Bearer mF_9.B5f-4.1JqM upstream", `^sent Bearer \[REDACTED:bearer\] upstream$`},
@@ -200,9 +205,14 @@ func TestActions(t *testing.T) {
 		{"mask never shows the whole value", ActionConfig{Action: ActionMask, KeepFirst: 8, KeepLast: 8}, "+1 415 555 2671", "+* *** *** ****", false},
 		{"keep", ActionConfig{Action: ActionKeep}, "call +1 415 555 2671", "call +1 415 555 2671", false},
 		{"drop", ActionConfig{Action: ActionDrop}, "call +1 415 555 2671", "", true},
+		{"mask keeps the number's last digits, not the extension's", ActionConfig{Action: ActionMask, KeepLast: 4}, "212.555.0187x42", "***.***.0187x**", false},
+		{"mask extension after ext.", ActionConfig{Action: ActionMask, KeepLast: 4}, "call +1 212 555 0187 ext. 12 now", "call +* *** *** 0187 ext. ** now", false},
+		{"mask extension after #", ActionConfig{Action: ActionMask, KeepLast: 4}, "(212) 555-0187 #12", "(***) ***-0187 #**", false},
+		{"mask keep_first with extension", ActionConfig{Action: ActionMask, KeepFirst: 1, KeepLast: 2}, "+44 20 7946 0958 ext 3", "+4* ** **** **58 ext *", false},
+		{"redact takes the extension", ActionConfig{Action: ActionRedact}, "212-555-0187 x 42.", "[REDACTED:phone].", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newTestProcessor(t, testConfig(func(c *Config) { c.Detectors.Phone = tc.action }))
+			p := newTestProcessor(t, testConfig(func(c *Config) { c.Detectors.Phone.ActionConfig = tc.action }))
 			got, ok := redactAttr(t, p, "message", tc.in)
 			assert.Equal(t, !tc.gone, ok)
 			assert.Equal(t, tc.want, got)
@@ -539,4 +549,27 @@ func TestKeyCacheIsBounded(t *testing.T) {
 	assert.Equal(t, keySensitive, st.keyKind("user.password"), "from the cache")
 	assert.Equal(t, keyURL, st.keyKind("url.full"))
 	assert.Equal(t, keyPlain, st.keyKind(""))
+}
+
+func TestPhoneRegions(t *testing.T) {
+	for _, tc := range []struct {
+		regions []string
+		in      string
+		want    string
+	}{
+		{[]string{"GB"}, "call 020 7946 0958", "call *** **** 0958"},
+		{[]string{"US"}, "call 020 7946 0958", "call 020 7946 0958"},
+		{[]string{"JP", "BR"}, "080-2345-6789 or (11) 98765-4321", "***-****-6789 or (**) *****-4321"},
+		{[]string{"CN"}, "took 13912345678 ns, mobile 13912345678", "took 13912345678 ns, mobile *******5678"},
+		{[]string{"DE"}, "Telefon 030 901820, 01.12.2026", "Telefon *** **1820, 01.12.2026"},
+		{[]string{}, "415-555-0132 +1 415 555 0132", "415-555-0132 +* *** *** 0132"},
+		{[]string{"ALL"}, "080-2345-6789 2026-12-01", "***-****-6789 2026-12-01"},
+	} {
+		t.Run(strings.Join(tc.regions, ","), func(t *testing.T) {
+			cfg := testConfig(func(c *Config) { c.Detectors.Phone.Regions = tc.regions })
+			require.NoError(t, cfg.Validate())
+			got, _ := redactAttr(t, newTestProcessor(t, cfg), "message", tc.in)
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

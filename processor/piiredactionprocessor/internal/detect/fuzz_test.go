@@ -30,6 +30,12 @@ var planted = []struct {
 	{v: "3782 822463 10005", t: Card},
 	{v: "+44 20 7946 0958", t: Phone},
 	{v: "(415) 555-2671", t: Phone},
+	{v: "(+45) 32 10 45 67", t: Phone},
+	{v: "+44 (0)161 496 0123", t: Phone},
+	{v: "+49 171/2345678", t: Phone},
+	{v: "0044 20 7946 0958", t: Phone},
+	{v: "+1 212 555 0187 ext. 12", t: Phone},
+	{v: "212.555.0187x42", t: Phone},
 	{v: "10.20.30.40", t: IPv4},
 	{v: "2001:db8::8a2e:370:7334", t: IPv6},
 	{v: "GB82 WEST 1234 5698 7654 32", t: IBAN},
@@ -70,6 +76,11 @@ func addScanSeeds(f *testing.F) {
 	f.Add("Authorization: Digest username=\"", "\", response=\"x\"", uint8(19))
 	f.Add("https://u:p@h password=", "&x=1", uint8(20))
 	f.Add("aws_secret_key => '", "'", uint8(21))
+	f.Add("tel+45", "32104567", uint8(6))
+	f.Add("call415-555-", "0199 x", uint8(7))
+	f.Add("mobile 139", "12345678 #", uint8(8))
+	f.Add("(+", ") (0)", uint8(9))
+	f.Add("Telefon: 0", "/0 ext.", uint8(10))
 }
 
 // checkMatches asserts the Scan contract on ms for v.

@@ -29,6 +29,10 @@ type Options struct {
 	// Keys, if set, finds values of sensitive keys written into text ("password=...",
 	// "\"token\": \"...\"") and reports them as SensitiveKey.
 	Keys *KeyMatcher
+	// PhoneRegions are the regions (ISO 3166 codes such as "US", "GB", "DE", or
+	// PhoneRegionAll) whose national notations are read as phone numbers; numbers with a
+	// country code are read whatever the regions. nil means ["US"].
+	PhoneRegions []string
 }
 
 // Scanner finds matches in strings. It is immutable and safe for concurrent use.
@@ -43,6 +47,11 @@ type Scanner struct {
 	// keys finds sensitive keys in text (nil: none); flagKeys names command-line flags that
 	// take a credential (never nil when Credential is on).
 	keys, flagKeys *KeyMatcher
+	// plans are the numbering plans; phoneRegions and nanpPlans those of the configured
+	// regions, North America's apart.
+	plans        *phonePlans
+	phoneRegions []*phonePlan
+	nanpPlans    []*phonePlan
 }
 
 // Triggers: the work a byte starts. The ones from tDigit on only count at the start of a
@@ -58,6 +67,7 @@ const (
 	tB           // 'b': "bearer", "basic"
 	tUpper       // A-Z: AKIA..., "Bearer", "Basic", IBAN, "BEGIN" after "-----"
 	tDash        // '-': a command-line flag that takes a password
+	tPhone       // the first letter of a phone context word, glued to a number ("call415-...")
 )
 
 // afterWord is the trigger-table offset for a byte that follows a word byte.
@@ -100,6 +110,11 @@ func NewScanner(o Options) (*Scanner, error) {
 		seen[p.Name] = true
 		s.custom = append(s.custom, c)
 	}
+	if s.types.Has(Phone) {
+		if err := s.setPhoneRegions(o.PhoneRegions); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -116,7 +131,12 @@ func NewScanner(o Options) (*Scanner, error) {
 	if ts.Has(Bearer) || ts.Has(BasicAuth) {
 		start['b'] = tB
 	}
-	if ts.Has(Bearer) || ts.Has(BasicAuth) || ts.Has(AWSKey) || ts.Has(IBAN) || ts.Has(PrivateKey) {
+	if ts.Has(Phone) {
+		for _, c := range phoneWordStarts {
+			start[c] = tPhone
+		}
+	}
+	if ts.Has(Bearer) || ts.Has(BasicAuth) || ts.Has(AWSKey) || ts.Has(IBAN) || ts.Has(PrivateKey) || ts.Has(Phone) {
 		for c := 'A'; c <= 'Z'; c++ {
 			start[c] = tUpper
 		}
@@ -274,7 +294,14 @@ func (s *Scanner) scanBuiltin(v string, dst []Match) (_ []Match, esc uint8) {
 					}
 				}
 			}
+			if ts.Has(Phone) {
+				dst = s.phoneAfterWord(v, i, dst)
+			}
 			i = wordEnd(v, i+1) - 1 // no other trigger counts inside the word
+			prev = v[i]
+		case tPhone:
+			dst = s.phoneAfterWord(v, i, dst)
+			i = wordEnd(v, i+1) - 1
 			prev = v[i]
 		case tAt:
 			if !ts.Has(Credential) || !afterURLPassword(v, i) {
@@ -333,7 +360,7 @@ func mayStartNumber(v string, i, j int) bool {
 		}
 	}
 	n1 := j - i
-	if n1 >= 12 || n1 == 9 { // a card (12 digits: Maestro); an SSN without dashes
+	if n1 >= 12 || n1 == 9 || mayStartPhone(v, i, j) { // a card (12 digits: Maestro); an SSN without dashes; a phone
 		return true
 	}
 	if j+1 >= len(v) || !isDigit(v[j+1]) {

@@ -23,7 +23,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_
 TEST_FLAGS ?= -race -timeout 20m
 E2E_FLAGS  ?= -timeout 40m
 
-.PHONY: build run test unit-test alloc-test e2e telemetrygen bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
+.PHONY: build run test unit-test alloc-test e2e telemetrygen precision bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
 
 ## tools: build the pinned tools into .tools/
 tools: $(OCB) $(MDATAGEN) $(TELEMETRYGEN) $(LOCALKMS)
@@ -82,6 +82,11 @@ validate: $(COLLECTOR)
 ## bench: benchmarks, side by side with the contrib components they replace
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## precision: how many lines of real logs the zero-config pii_redaction changes (LOGS=dir of log files, kept out of the repository)
+precision:
+	@test -n "$(LOGS)" || { echo "usage: make precision LOGS=<directory of log files>"; exit 2; }
+	WARDEN_PRECISION_LOGS=$(abspath $(LOGS)) $(GO) test -tags precision -count=1 -v -run TestPrecisionOnLogLines ./processor/piiredactionprocessor/ | grep -v -e '^=== ' -e '^--- '
 
 ## fuzz: every fuzzer for FUZZTIME each (make test runs only their seed corpora)
 FUZZTIME ?= 30s

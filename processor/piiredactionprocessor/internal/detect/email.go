@@ -214,5 +214,28 @@ func validDomain(d string) bool {
 			return false
 		}
 	}
-	return true
+	return !fileSuffix(tld)
+}
+
+// fileSuffixes are file name extensions and systemd unit kinds that no top-level domain
+// uses: "rabbit@localhost.log" and "getty@tty1.service" are files and units, not mailboxes.
+// Suffixes that are also country or generic domains (.sh, .py, .rs, .md, .zip, .app) are not
+// here: an address there is real.
+var fileSuffixes = [...]string{
+	"automount", "bak", "cfg", "conf", "db", "device", "gz", "ini", "jar", "js", "json", "lock",
+	"log", "mount", "path", "pid", "scope", "service", "slice", "sock", "socket", "swap",
+	"target", "tar", "timer", "tmp", "toml", "txt", "xml", "yaml", "yml",
+}
+
+// fileSuffix reports whether tld is one of fileSuffixes, in any case.
+func fileSuffix(tld string) bool {
+	if len(tld) > len("automount") {
+		return false
+	}
+	for _, s := range fileSuffixes {
+		if len(s) == len(tld) && hasPrefixFold(tld, s) {
+			return true
+		}
+	}
+	return false
 }

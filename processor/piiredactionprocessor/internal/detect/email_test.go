@@ -23,6 +23,10 @@ func TestEmailInternational(t *testing.T) {
 		{"after an html entity", "&#34;jane@example.com&#34;", []string{"email:jane@example.com"}},
 
 		{"ssh address", "git@github.com:org/repo.git", nil},
+		{"log file", "log(s) : /var/log/rabbitmq/rabbit@localhost.log", nil},
+		{"systemd unit", "Created symlink /etc/systemd/system/getty.target.wants/getty@tty1.service", nil},
+		{"file suffix in upper case", "node@HOST.CONF", nil},
+		{"country domain that is also a suffix", "jane@example.sh", []string{"email:jane@example.sh"}},
 		{"scp path", "deploy@host.example.com:/srv/app", nil},
 		{"scp home", "deploy@host.example.com:~/app", nil},
 		{"handle", "thanks @jane_doe", nil},

@@ -33,10 +33,15 @@ const (
 	maxServices = 20
 )
 
-var (
-	outcomeSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", string(audit.OutcomeSuccess))))
-	outcomeFailure = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", string(audit.OutcomeFailure))))
-)
+// deliveryAttrs are the attributes of the deliveries metric for one outcome: the audit
+// exporter and its destination tell apart the destinations of a collector (a few per
+// configuration, so the labels stay bounded).
+func deliveryAttrs(id, destID component.ID, outcome audit.Outcome) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("exporter", id.String()),
+		attribute.String("destination", destID.String()),
+		attribute.String("outcome", string(outcome))))
+}
 
 // deliveryExporter forwards each batch to the destination exporter and records the attempt.
 type deliveryExporter struct {
@@ -51,8 +56,10 @@ type deliveryExporter struct {
 	recordTimeout time.Duration
 
 	telemetry *metadata.TelemetryBuilder
-	recorder  audit.Recorder
-	logger    *zap.Logger
+	// succeeded and failed are the deliveries metric's attributes for each outcome.
+	succeeded, failed metric.AddOption
+	recorder          audit.Recorder
+	logger            *zap.Logger
 	// jsonLinesFile is the file of a file destination written as JSON lines, whose torn last
 	// line is cut off at start.
 	jsonLinesFile string
@@ -74,6 +81,8 @@ func newDeliveries(id, destID component.ID, cfg *Config, telemetry *metadata.Tel
 		tenantRes:     cfg.TenantAttribute,
 		recordTimeout: cfg.TimeoutConfig.Timeout,
 		telemetry:     telemetry,
+		succeeded:     deliveryAttrs(id, destID, audit.OutcomeSuccess),
+		failed:        deliveryAttrs(id, destID, audit.OutcomeFailure),
 		logger:        logger,
 		jsonLinesFile: jsonLinesFile(cfg.destination.cfg),
 	}
@@ -210,12 +219,12 @@ func (e *deliveryExporter) record(ctx context.Context, d *delivery, start time.T
 		Attributes:         attrs,
 		DataClassification: audit.ClassInternal,
 	}
-	outcome := outcomeSuccess
+	outcome := e.succeeded
 	if deliveryErr != nil {
 		ev.Outcome = audit.OutcomeFailure
 		ev.Error = deliveryErr.Error()
 		attrs["permanent"] = strconv.FormatBool(consumererror.IsPermanent(deliveryErr))
-		outcome = outcomeFailure
+		outcome = e.failed
 	}
 	e.telemetry.ExporterAuditDeliveries.Add(ctx, 1, outcome)
 

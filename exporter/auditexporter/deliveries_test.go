@@ -207,10 +207,16 @@ func TestDeliveryToFileIsRecorded(t *testing.T) {
 			assert.NotContains(t, ev.Attributes, "permanent")
 
 			metadatatest.AssertEqualExporterAuditDeliveries(t, tt, []metricdata.DataPoint[int64]{
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("outcome", "success"))},
+				{Value: 1, Attributes: deliveryAttributes("file/audit/test", "success")},
 			}, ignoreVolatile...)
 		})
 	}
+}
+
+// deliveryAttributes are the deliveries metric's attributes of the test exporter audit/test.
+func deliveryAttributes(destination, outcome string) attribute.Set {
+	return attribute.NewSet(attribute.String("destination", destination),
+		attribute.String("exporter", "audit/test"), attribute.String("outcome", outcome))
 }
 
 func TestDescribeTenantAndServices(t *testing.T) {
@@ -380,7 +386,7 @@ func TestFailedDeliveryIsRecorded(t *testing.T) {
 			require.NoError(t, ev.Validate())
 
 			metadatatest.AssertEqualExporterAuditDeliveries(t, tt, []metricdata.DataPoint[int64]{
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("outcome", "failure"))},
+				{Value: 1, Attributes: deliveryAttributes(tc.destID, "failure")},
 			}, ignoreVolatile...)
 		})
 	}
@@ -418,7 +424,7 @@ func TestUnrecordedDeliveryIsRetryable(t *testing.T) {
 			require.NoError(t, exp.Shutdown(t.Context()))
 
 			metadatatest.AssertEqualExporterAuditDeliveries(t, tt, []metricdata.DataPoint[int64]{
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("outcome", "success"))},
+				{Value: 1, Attributes: deliveryAttributes("nop/audit/test", "success")},
 			}, ignoreVolatile...)
 			metadatatest.AssertEqualExporterAuditRecordFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignoreVolatile...)
 		})

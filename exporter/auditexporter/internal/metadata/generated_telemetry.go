@@ -63,7 +63,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ExporterAuditDeliveries, err = builder.meter.Int64Counter(
 		"otelcol_exporter_audit_deliveries",
-		metric.WithDescription("Delivery attempts to the destination exporter, by outcome; each one is recorded in the ledger. [Alpha]"),
+		metric.WithDescription("Delivery attempts to the destination exporter, by audit exporter, destination and outcome; each one is recorded in the ledger. [Alpha]"),
 		metric.WithUnit("{attempt}"),
 	)
 	errs = errors.Join(errs, err)

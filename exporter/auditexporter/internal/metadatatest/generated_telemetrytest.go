@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) exporter.Settings {
 func AssertEqualExporterAuditDeliveries(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_audit_deliveries",
-		Description: "Delivery attempts to the destination exporter, by outcome; each one is recorded in the ledger. [Alpha]",
+		Description: "Delivery attempts to the destination exporter, by audit exporter, destination and outcome; each one is recorded in the ledger. [Alpha]",
 		Unit:        "{attempt}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

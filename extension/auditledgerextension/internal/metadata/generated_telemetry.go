@@ -101,7 +101,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AuditLedgerCommitDuration, err = builder.meter.Float64Histogram(
 		"otelcol_audit_ledger_commit_duration",
-		metric.WithDescription("Time to append and fsync one group of entries. [Development]"),
+		metric.WithDescription("Time to append and fsync one group of entries, in milliseconds. [Development]"),
 		metric.WithUnit("ms"),
 		metric.WithExplicitBucketBoundaries([]float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000}...),
 	)

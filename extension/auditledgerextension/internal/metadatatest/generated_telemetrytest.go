@@ -40,7 +40,7 @@ func AssertEqualAuditLedgerCheckpoints(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualAuditLedgerCommitDuration(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.HistogramDataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_audit_ledger_commit_duration",
-		Description: "Time to append and fsync one group of entries. [Development]",
+		Description: "Time to append and fsync one group of entries, in milliseconds. [Development]",
 		Unit:        "ms",
 		Data: metricdata.Histogram[float64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -313,6 +313,11 @@ type Config struct {
 	// shutdown. A crash loses at most one interval of summary counts (the findings metric
 	// keeps counting). At least 1s.
 	SummaryInterval time.Duration `mapstructure:"summary_interval"`
+	// SummarizeKept also writes findings whose action is keep (IP addresses and names by
+	// default) to the ledger summaries. Off by default: the ledger records what was changed,
+	// and a batch whose only findings were kept adds no entry; the findings metric counts
+	// every finding either way.
+	SummarizeKept bool `mapstructure:"summarize_kept"`
 }
 
 var _ confmap.Validator = (*Config)(nil)

@@ -548,7 +548,7 @@ func (st *state) count(a *act) {
 	if st.onFinding != nil {
 		st.onFinding(a)
 	}
-	if st.p.summary == nil {
+	if st.p.summary == nil || (a.kind == ActionKeep && !st.p.cfg.SummarizeKept) {
 		return
 	}
 	if st.loc.Resource != st.lastResource || st.lastService == "" {

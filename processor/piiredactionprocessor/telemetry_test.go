@@ -101,6 +101,36 @@ func TestSummariesGoToTheLedgerPerIntervalWithoutValues(t *testing.T) {
 	assert.Error(t, err, "no failure was counted")
 }
 
+func TestKeptFindingsReachTheLedgerOnlyWhenAskedFor(t *testing.T) {
+	for _, kept := range []bool{false, true} {
+		tel := componenttest.NewTelemetry()
+		t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+		ledger := &audittest.Ledger{}
+		id := component.MustNewID("audit_ledger")
+		p, err := newProcessor(metadatatest.NewSettings(tel), testConfig(func(c *Config) {
+			c.Ledger, c.SummarizeKept = &id, kept
+		}))
+		require.NoError(t, err)
+		require.NoError(t, p.start(context.Background(), audittest.Host{id: ledger}))
+		for range 3 {
+			got, _ := redactAttr(t, p, "message", "peer 10.0.0.1 connected")
+			require.Equal(t, "peer 10.0.0.1 connected", got)
+		}
+		require.NoError(t, p.shutdown(context.Background()))
+
+		metadatatest.AssertEqualProcessorPiiRedactionFindings(t, tel, []metricdata.DataPoint[int64]{
+			finding("ipv4", "keep", "logs", 3),
+		}, metricdatatest.IgnoreTimestamp())
+		if !kept {
+			assert.Empty(t, ledger.Events(), "batches whose findings were all kept change nothing and write nothing")
+			continue
+		}
+		evs := ledger.Events()
+		require.Len(t, evs, 1)
+		assert.Equal(t, map[string]int64{"batches": 3, "ipv4.keep": 3}, evs[0].Counts)
+	}
+}
+
 func TestLedgerFailuresAreCountedAndDoNotStopTheData(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelwarden/warden/internal/confkeys"
 )
 
 // Mode is what the audit exporter does with the telemetry it receives.
@@ -88,6 +90,9 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 		return fmt.Errorf("%s: %w", destinationKey, err)
 	}
 	conf.Delete(destinationKey)
+	if err := confkeys.Check(conf, cfg); err != nil {
+		return err
+	}
 
 	// plain has Config's fields but not its Unmarshal method: decoding into it cannot recurse.
 	type plain Config

@@ -10,8 +10,10 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/otelwarden/warden/internal/awskms"
+	"github.com/otelwarden/warden/internal/confkeys"
 	"github.com/otelwarden/warden/internal/ledger"
 )
 
@@ -274,4 +276,15 @@ func prefixed(prefix string, err error) []error {
 		out[i] = fmt.Errorf("%s%w", prefix, p)
 	}
 	return out
+}
+
+// Unmarshal reports every key the configuration does not have, with the nearest valid one,
+// before decoding it.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confkeys.Check(conf, cfg); err != nil {
+		return err
+	}
+	// plain has Config's fields but not this method: decoding into it cannot recurse.
+	type plain Config
+	return conf.Unmarshal((*plain)(cfg))
 }

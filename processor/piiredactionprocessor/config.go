@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/otelwarden/warden/internal/confkeys"
 	"github.com/otelwarden/warden/processor/piiredactionprocessor/internal/detect"
 )
 
@@ -434,4 +435,15 @@ func (n *NamesConfig) validate() []error {
 		}
 	}
 	return errs
+}
+
+// Unmarshal reports every key the configuration does not have, with the nearest valid one,
+// before decoding it.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confkeys.Check(conf, cfg); err != nil {
+		return err
+	}
+	// plain has Config's fields but not this method: decoding into it cannot recurse.
+	type plain Config
+	return conf.Unmarshal((*plain)(cfg))
 }

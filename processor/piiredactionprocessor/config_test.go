@@ -141,3 +141,15 @@ func TestDefaultConfigKeepsNames(t *testing.T) {
 	// The design's classification: names are kept by default (and counted).
 	assert.Equal(t, ActionKeep, createDefaultConfig().(*Config).Names.Action)
 }
+
+func TestMisspelledKeysAreNamedWithTheNearestValidOne(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig()
+	err := confmap.NewFromStringMap(map[string]any{
+		"detector":  map[string]any{},
+		"detectors": map[string]any{"phone": map[string]any{"regoins": []any{"GB"}}},
+	}).Unmarshal(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown key "detector" (did you mean "detectors"?)`)
+	assert.Contains(t, err.Error(), `detectors.phone: unknown key "regoins" (did you mean "regions"?)`)
+	assert.NotContains(t, err.Error(), "piiredactionprocessor.Config", "the Go type is not named")
+}

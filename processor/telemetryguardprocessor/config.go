@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/otelwarden/warden/internal/confkeys"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/cardinality"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/schema"
@@ -92,4 +94,15 @@ func prefixed(prefix string, err error) []error {
 		return nil
 	}
 	return []error{fmt.Errorf("%s%w", prefix, err)}
+}
+
+// Unmarshal reports every key the configuration does not have, with the nearest valid one,
+// before decoding it.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confkeys.Check(conf, cfg); err != nil {
+		return err
+	}
+	// plain has Config's fields but not this method: decoding into it cannot recurse.
+	type plain Config
+	return conf.Unmarshal((*plain)(cfg))
 }

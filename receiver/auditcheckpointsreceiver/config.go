@@ -4,6 +4,9 @@ import (
 	"errors"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otelwarden/warden/internal/confkeys"
 )
 
 // Config is the configuration of the audit_checkpoints receiver.
@@ -25,4 +28,15 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New(`ledger: required: the component ID of the audit_ledger extension whose checkpoints to emit (e.g. "ledger: audit_ledger")`))
 	}
 	return errors.Join(errs...)
+}
+
+// Unmarshal reports every key the configuration does not have, with the nearest valid one,
+// before decoding it.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confkeys.Check(conf, cfg); err != nil {
+		return err
+	}
+	// plain has Config's fields but not this method: decoding into it cannot recurse.
+	type plain Config
+	return conf.Unmarshal((*plain)(cfg))
 }

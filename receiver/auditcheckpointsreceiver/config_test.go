@@ -45,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:               component.NewIDWithName(metadata.Type, "typo"),
-			wantUnmarshalErr: "has invalid keys: ledgr",
+			wantUnmarshalErr: `unknown key "ledgr" (did you mean "ledger"?)`,
 		},
 	}
 	for _, tt := range tests {

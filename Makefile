@@ -48,6 +48,7 @@ telemetrygen: $(TELEMETRYGEN)
 build: $(COLLECTOR) $(if $(wildcard cmd/wardenctl),$(WARDENCTL))
 
 $(COLLECTOR): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
+	@echo "building $(COLLECTOR) with ocb: a first build downloads and compiles the collector (6 to 8 minutes on 2 cores), later ones take seconds"
 	$(OCB) --config builder-config.yaml
 	@mkdir -p bin
 	cp _build/otelcol-warden $(COLLECTOR)
@@ -64,6 +65,7 @@ run: build
 test: unit-test alloc-test e2e
 
 unit-test:
+	@echo "unit and in-process tests with the race detector (a few minutes; compiling them first takes longer on a fresh machine)"
 	$(GO) test $(TEST_FLAGS) ./...
 
 # The allocation tests skip themselves under the race detector (it allocates): run them once
@@ -72,6 +74,7 @@ alloc-test:
 	$(GO) test -count=1 -run 'Alloc' ./...
 
 e2e: build $(TELEMETRYGEN) $(LOCALKMS)
+	@echo "end-to-end tests against $(COLLECTOR) (about 3 minutes)"
 	WARDEN_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 $(E2E_FLAGS) ./tests/e2e/...
 
 ## validate: every config in the repository validates with the built collector

@@ -80,7 +80,7 @@ e2e: build $(TELEMETRYGEN) $(LOCALKMS)
 ## validate: every config in the repository validates with the built collector
 validate: $(COLLECTOR)
 	@for f in distribution/config.yaml $$(find examples -name '*.yaml' -path '*config*'); do \
-		echo "validate $$f"; $(COLLECTOR) validate --config $$f || exit 1; done
+		$(COLLECTOR) validate --config $$f || { echo "invalid: $$f"; exit 1; }; echo "valid: $$f"; done
 
 ## bench: benchmarks, side by side with the contrib components they replace
 bench:

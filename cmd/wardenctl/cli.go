@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,23 +105,26 @@ func (e *usageError) Unwrap() error { return e.err }
 // unknownCommand reports the first argument of a group that is not one of its commands,
 // with the commands it may have meant.
 func unknownCommand(cmd *cobra.Command, args []string) error {
-	if !cmd.HasAvailableSubCommands() {
+	i := firstArg(args)
+	if !cmd.HasAvailableSubCommands() || i < 0 {
 		return nil
 	}
-	for _, a := range args {
-		if a == "--" {
-			continue
-		}
-		if strings.HasPrefix(a, "-") && a != "-" {
-			continue
-		}
-		msg := fmt.Sprintf("unknown command %q for %q", a, cmd.CommandPath())
-		if s := cmd.SuggestionsFor(a); len(s) > 0 {
-			msg += fmt.Sprintf(" (did you mean %q?)", strings.Join(s, `" or "`))
-		}
-		return &usageError{cmd: cmd, err: errors.New(msg)}
+	msg := fmt.Sprintf("unknown command %q for %q", args[i], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[i]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %q?)", strings.Join(s, `" or "`))
 	}
-	return nil
+	return &usageError{cmd: cmd, err: errors.New(msg)}
+}
+
+// firstArg is the index of the first argument of a group's command line that is not a flag,
+// or -1. A group's flags take no value.
+func firstArg(args []string) int {
+	for i, a := range args {
+		if a != "--" && (a == "-" || !strings.HasPrefix(a, "-")) {
+			return i
+		}
+	}
+	return -1
 }
 
 func commandNames(cmd *cobra.Command) []string {
@@ -139,6 +143,12 @@ func (c *cli) execute(root *cobra.Command, args []string) int {
 	// Never nil: cobra reads os.Args when given nil.
 	args = append([]string{}, args...)
 	target, rest, err := root.Find(args)
+	if i := firstArg(rest); err == nil && target != root && target.HasAvailableSubCommands() && i >= 0 && rest[i] == "help" {
+		// wardenctl audit help verify is wardenctl help audit verify.
+		path := strings.Fields(target.CommandPath())[1:]
+		args = slices.Concat([]string{"help"}, path, rest[:i], rest[i+1:])
+		target, rest, err = root.Find(args)
+	}
 	if err == nil {
 		args = longFlags(target, args)
 		// Before cobra parses the flags, which would report a flag of the command meant first.

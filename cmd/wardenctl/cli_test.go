@@ -55,7 +55,8 @@ func TestHelpOnStdoutAtEveryLevel(t *testing.T) {
 		cases = append(cases,
 			helpCase{[]string{group, "--help"}, "wardenctl " + group},
 			helpCase{[]string{group, "-h"}, "wardenctl " + group},
-			helpCase{[]string{"help", group}, "wardenctl " + group})
+			helpCase{[]string{"help", group}, "wardenctl " + group},
+			helpCase{[]string{group, "help"}, "wardenctl " + group})
 	}
 	for _, p := range leafPaths(t) {
 		args := strings.Fields(p)
@@ -63,6 +64,9 @@ func TestHelpOnStdoutAtEveryLevel(t *testing.T) {
 			helpCase{append(args[:len(args):len(args)], "--help"), "wardenctl " + p},
 			helpCase{append(args[:len(args):len(args)], "-h"), "wardenctl " + p},
 			helpCase{append([]string{"help"}, args...), "wardenctl " + p})
+		if len(args) == 2 {
+			cases = append(cases, helpCase{[]string{args[0], "help", args[1]}, "wardenctl " + p})
+		}
 	}
 	// Help wins over the other flags and arguments: nothing is done.
 	cases = append(cases, helpCase{[]string{"audit", "verify", "--dir", "/nonexistent", "--help"}, "wardenctl audit verify"},
@@ -136,6 +140,7 @@ func TestUnknownCommandOrFlag(t *testing.T) {
 		{[]string{"pii", "scna"}, []string{`unknown command "scna" for "wardenctl pii"`}, "wardenctl pii COMMAND"},
 		{[]string{"help", "bogus"}, []string{`unknown command "bogus" for "wardenctl"`}, "wardenctl COMMAND"},
 		{[]string{"help", "audit", "bogus"}, []string{`unknown command "bogus" for "wardenctl audit"`}, "wardenctl audit COMMAND"},
+		{[]string{"audit", "help", "bogus"}, []string{`unknown command "bogus" for "wardenctl audit"`}, "wardenctl audit COMMAND"},
 		{[]string{"help", "audit", "verify", "bogus"}, []string{`"wardenctl audit verify" has no command "bogus"`}, "wardenctl audit verify"},
 		{nil, []string{"wardenctl: missing command: want one of audit, decrypt, keys, pii, version"}, "wardenctl COMMAND"},
 		{[]string{"keys"}, []string{"wardenctl keys: missing command: want one of fingerprint, generate, rotate, shred, signing"}, "wardenctl keys COMMAND"},

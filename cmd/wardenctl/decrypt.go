@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/awskms"
@@ -32,30 +34,52 @@ const actionDecrypt = "telemetry.decrypt"
 type decryptOptions struct {
 	keyring    string
 	kmsKey     string
-	tenantKeys multiFlag
+	tenantKeys []string
 	kmsAt      kmsLocation
 	in, out    string
 	ledger     ledgerOptions
 }
 
-// decrypt reads the file exporter's OTLP JSON lines and writes them back with every
+func decryptCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use: "decrypt (--keyring FILE | --aws-kms-key-id ID [--aws-kms-tenant-key TENANT=ID]...\n" +
+			"      [--aws-region R] [--aws-endpoint URL]) [--in FILE|-] [--out FILE|-] [LEDGER]\n" +
+			"LEDGER: --ledger-dir DIR and/or --ledger-postgres DSN [--ledger-table audit_log]\n" +
+			"      [--ledger-signing-key FILE] [--ledger-stream ID]",
+		Short: "Decrypt the field_encryption values of the file exporter's output",
+		Long: `Read the file exporter's OTLP JSON lines (traces, logs, metrics) and write them back with
+every field_encryption value decrypted to its original type. Values that may not be
+decrypted stay ciphertext and are reported on stderr by reason, key and field, never by
+value; a summary line ends the report. --out never replaces a file.
+
+With a ledger (--ledger-dir and/or --ledger-postgres) the decrypt is recorded as
+telemetry.decrypt, with counts by key and field, under wardenctl's own stream
+(wardenctl-<host>-<user>; with --ledger-postgres alone the journal is kept in
+$XDG_STATE_HOME/warden/ledger). The ledger is opened first, and the output is released only
+once the decrypt is recorded.`,
+	}, `  0  every field decrypted
+  1  some fields left encrypted (shredded, access denied, unknown key, moved, tampered, ...)
+  2  bad arguments or input (nothing written to --out; to stdout without a ledger, the lines
+     before the error)
+  4  the decrypt could not be recorded in the audit ledger (nothing written)
+`, &decryptOptions{})
+}
+
+func (o *decryptOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.keyring, "keyring", "", "keyring `FILE` (made by wardenctl keys generate)")
+	fs.StringVar(&o.kmsKey, "aws-kms-key-id", "", "the processor's default AWS KMS key `ID` (provider.aws_kms.key_id): key id, ARN, alias or alias ARN")
+	fs.StringArrayVar(&o.tenantKeys, "aws-kms-tenant-key", nil, "`TENANT=ID`: a tenant's KMS key (the processor's tenant.keys); repeatable")
+	o.kmsAt.register(fs)
+	fs.StringVar(&o.in, "in", "-", "input `FILE` of OTLP JSON lines, or - for stdin")
+	fs.StringVar(&o.out, "out", "-", "output `FILE` (created 0600, never replacing a file), or - for stdout")
+	o.ledger.register(fs)
+}
+
+// run reads the file exporter's OTLP JSON lines and writes them back with every
 // field_encryption value decrypted to the value it was. With a ledger, the output is held
 // (in a temporary file beside --out, or in memory for stdout) until the decrypt is recorded:
 // a decrypt that could not be recorded writes nothing.
-func decrypt(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("decrypt", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o decryptOptions
-	fs.StringVar(&o.keyring, "keyring", "", "keyring file (`wardenctl keys generate`)")
-	fs.StringVar(&o.kmsKey, "aws-kms-key-id", "", "the processor's default AWS KMS key (provider.aws_kms.key_id): key id, ARN, alias or alias ARN")
-	fs.Var(&o.tenantKeys, "aws-kms-tenant-key", "TENANT=ID: a tenant's KMS key (the processor's tenant.keys); repeatable")
-	o.kmsAt.register(fs)
-	fs.StringVar(&o.in, "in", "-", "input file of OTLP JSON lines, or - for stdin")
-	fs.StringVar(&o.out, "out", "-", "output file (created 0600, never replacing a file), or - for stdout")
-	o.ledger.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
+func (o *decryptOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	tenantKeys, err := o.check(fs)
 	if err != nil {
 		fmt.Fprintln(stderr, "wardenctl decrypt:", err)
@@ -144,7 +168,7 @@ func splitJoined(err error) []error {
 }
 
 // check validates the flags and returns the tenant keys.
-func (o *decryptOptions) check(fs *flag.FlagSet) (map[string]string, error) {
+func (o *decryptOptions) check(fs *pflag.FlagSet) (map[string]string, error) {
 	kms := o.kmsKey != "" || len(o.tenantKeys) > 0
 	switch {
 	case fs.NArg() > 0:

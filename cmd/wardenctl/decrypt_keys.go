@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"maps"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/spf13/pflag"
 
 	"github.com/otelwarden/warden/internal/awskms"
 	"github.com/otelwarden/warden/internal/fieldcrypt"
@@ -18,9 +18,9 @@ import (
 // kmsLocation are the flags that say where KMS is.
 type kmsLocation struct{ region, endpoint string }
 
-func (k *kmsLocation) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.region, "aws-region", "", "AWS region of the KMS keys (default: a key ARN's, else AWS_REGION)")
-	fs.StringVar(&k.endpoint, "aws-endpoint", "", "KMS endpoint URL (default: the region's)")
+func (k *kmsLocation) register(fs *pflag.FlagSet) {
+	fs.StringVar(&k.region, "aws-region", "", "AWS `REGION` of the KMS keys (default: a key ARN's, else AWS_REGION)")
+	fs.StringVar(&k.endpoint, "aws-endpoint", "", "KMS endpoint `URL` (default: the region's)")
 }
 
 // config is the connection to KMS for the key keyID.

@@ -160,7 +160,7 @@ func fieldName(f string) string {
 
 // summary is the last line: lines, records, fields decrypted and left encrypted by reason.
 func (t *tally) summary() string {
-	s := fmt.Sprintf("%d lines, %d records, %s decrypted, %d left encrypted", t.lines, t.records, fields(t.decryptedTotal), t.leftTotal)
+	s := fmt.Sprintf("%s, %s, %s decrypted, %d left encrypted", count(t.lines, "line", "lines"), count(t.records, "record", "records"), fields(t.decryptedTotal), t.leftTotal)
 	if t.leftTotal > 0 {
 		s += " (" + t.reasonList(" ") + ")"
 	}

@@ -153,7 +153,7 @@ func TestDecryptReportsWhatStaysEncrypted(t *testing.T) {
 	assert.Contains(t, errOut, "wardenctl decrypt: 1 field left encrypted, unknown_key: ")
 	assert.Contains(t, errOut, "  key k-000000, field feature.api_key: 1\n")
 	decrypted := ciphertexts(batch.encrypted) - 3 // the three values taken from where they were
-	assert.Contains(t, errOut, "wardenctl decrypt: 1 lines, 3 records, "+strconv.Itoa(decrypted)+" fields decrypted, 4 left encrypted (unknown_key 1, moved 2, tampered 1)\n")
+	assert.Contains(t, errOut, "wardenctl decrypt: 1 line, 3 records, "+strconv.Itoa(decrypted)+" fields decrypted, 4 left encrypted (unknown_key 1, moved 2, tampered 1)\n")
 	assert.Contains(t, errOut, "wardenctl decrypt: some fields stay encrypted: unknown_key 1, moved 2, tampered 1\n")
 
 	// Everything else is restored.

@@ -1,60 +1,87 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/otelwarden/warden/internal/fieldcrypt"
 )
 
-// keysGenerate creates a field encryption keyring with one default key.
-func keysGenerate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "keyring file to create (0600); an existing file is never replaced")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if msg := noStrayArgs(fs); msg != "" || *out == "" {
+// generateOptions are the flags of `keys generate`.
+type generateOptions struct{ out string }
+
+func keysGenerateCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use:   "generate --out FILE",
+		Short: "Create a field encryption keyring",
+		Long: `Create a field encryption keyring for the field_encryption processor (mode 0600) with one
+active default key. An existing file is never replaced.`,
+	}, `  0  created
+  2  bad arguments, or the keyring cannot be written (an existing file is never replaced)
+`, &generateOptions{})
+}
+
+func (o *generateOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.out, "out", "", "keyring `FILE` to create (0600); an existing file is never replaced")
+}
+
+// run creates a field encryption keyring with one default key.
+func (o *generateOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if msg := noStrayArgs(fs); msg != "" || o.out == "" {
 		fmt.Fprintln(stderr, "wardenctl keys generate:", firstOf(msg, "--out FILE is required"))
 		return exitUsage
 	}
-	k, err := fieldcrypt.GenerateKeyring(*out)
+	k, err := fieldcrypt.GenerateKeyring(o.out)
 	if err != nil {
 		fmt.Fprintln(stderr, "wardenctl keys generate:", err)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "keyring: %s (mode 0600)\nkey id:  %s (default key, active)\n\n"+
 		"Every field encrypted under this keyring needs it to be decrypted: back it up, and keep it\n"+
-		"away from where the telemetry is stored. Use aws_kms to keep master keys off hosts.\n", *out, k.ID)
+		"away from where the telemetry is stored. Use aws_kms to keep master keys off hosts.\n", o.out, k.ID)
 	return exitOK
 }
 
-// keysRotate gives a tenant (or the default key) a new active key.
-func keysRotate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	keyring := fs.String("keyring", "", "keyring file (`wardenctl keys generate`)")
-	tenant := fs.String("tenant", "", "tenant whose key to rotate (default: the default key); a tenant without a key gets its first")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if msg := noStrayArgs(fs); msg != "" || *keyring == "" {
+// rotateOptions are the flags of `keys rotate`.
+type rotateOptions struct{ keyring, tenant string }
+
+func keysRotateCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use:   "rotate --keyring FILE [--tenant T]",
+		Short: "Give a tenant (or the default key) a new active key",
+		Long: `Give the tenant (or, without --tenant, the default key) a new active key for new data; the
+previous one is retired and still decrypts. A tenant without a key gets its first one. A
+running collector takes the new key within a second.`,
+	}, `  0  rotated
+  2  bad arguments, or the keyring cannot be read or written
+`, &rotateOptions{})
+}
+
+func (o *rotateOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.keyring, "keyring", "", "keyring `FILE` (made by wardenctl keys generate)")
+	fs.StringVar(&o.tenant, "tenant", "", "tenant `T` whose key to rotate (default: the default key); a tenant without a key gets its first")
+}
+
+// run gives a tenant (or the default key) a new active key.
+func (o *rotateOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if msg := noStrayArgs(fs); msg != "" || o.keyring == "" {
 		fmt.Fprintln(stderr, "wardenctl keys rotate:", firstOf(msg, "--keyring FILE is required"))
 		return exitUsage
 	}
 	var previous []string
-	if kr, err := fieldcrypt.Load(*keyring); err == nil {
-		previous = keyIDs(kr.Keys(), *tenant, fieldcrypt.KeyActive)
+	if kr, err := fieldcrypt.Load(o.keyring); err == nil {
+		previous = keyIDs(kr.Keys(), o.tenant, fieldcrypt.KeyActive)
 	}
-	made, err := fieldcrypt.Rotate(*keyring, *tenant)
+	made, err := fieldcrypt.Rotate(o.keyring, o.tenant)
 	if err != nil {
 		fmt.Fprintln(stderr, "wardenctl keys rotate:", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "keyring: %s\ntenant:  %s\nnew key: %s (active: wraps new data from now on)\n", *keyring, tenantName(*tenant), made.ID)
+	fmt.Fprintf(stdout, "keyring: %s\ntenant:  %s\nnew key: %s (active: wraps new data from now on)\n", o.keyring, tenantName(o.tenant), made.ID)
 	if len(previous) > 0 {
 		fmt.Fprintf(stdout, "retired: %s (still decrypts what it protects)\n", strings.Join(previous, ", "))
 	}
@@ -81,7 +108,7 @@ func tenantName(tenant string) string {
 }
 
 // noStrayArgs says what is wrong when arguments follow the flags.
-func noStrayArgs(fs *flag.FlagSet) string {
+func noStrayArgs(fs *pflag.FlagSet) string {
 	if fs.NArg() > 0 {
 		return fmt.Sprintf("unexpected argument %q", fs.Arg(0))
 	}

@@ -108,7 +108,7 @@ func TestKeyringRotateAndShredRoundTrip(t *testing.T) {
 	// Shred acme: both of its keys.
 	code, out, errOut = runKeys("keys", "shred", "--keyring", keyring, "--tenant", "acme")
 	require.Equal(t, exitOK, code, errOut)
-	assert.Contains(t, out, "tenant acme: shredded 2 key(s) in "+keyring+": "+acmeKey+", "+newAcme+"\n")
+	assert.Contains(t, out, "tenant acme: shredded 2 keys in "+keyring+": "+acmeKey+", "+newAcme+"\n")
 	assert.Contains(t, errOut, "not recorded in an audit ledger")
 	kr, err = fieldcrypt.Load(keyring)
 	require.NoError(t, err)

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/otelwarden/warden/internal/awskms"
 	"github.com/otelwarden/warden/internal/ledger"
@@ -17,48 +19,80 @@ func pinHint(pub *ledger.PublicKey) string {
 		"ledger and verify with:\n  wardenctl audit verify --key-id " + pub.Fingerprint() + " ...\n"
 }
 
-func keysSigning(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keys signing", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "private key file to create (the public key goes to FILE.pub)")
-	if err := fs.Parse(args); err != nil {
+// signingOptions are the flags of `keys signing`.
+type signingOptions struct{ out string }
+
+func keysSigningCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use:   "signing --out FILE",
+		Short: "Create an Ed25519 checkpoint signing key",
+		Long: `Create an Ed25519 checkpoint signing key for the audit ledger: the private key to FILE
+(mode 0600), the public key to FILE.pub. An existing file is never replaced. Prints the key's
+fingerprint: record it where the collector cannot write, and verify with
+wardenctl audit verify --key-id FINGERPRINT.`,
+	}, `  0  created
+  2  bad arguments, or the key cannot be written (an existing file is never replaced)
+`, &signingOptions{})
+}
+
+func (o *signingOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.out, "out", "", "private key `FILE` to create (the public key goes to FILE.pub)")
+}
+
+func (o *signingOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
+	if msg := noStrayArgs(fs); msg != "" {
+		fmt.Fprintln(stderr, "wardenctl keys signing:", msg)
 		return exitUsage
 	}
-	if *out == "" {
+	if o.out == "" {
 		fmt.Fprintln(stderr, "wardenctl keys signing: --out FILE is required")
 		return exitUsage
 	}
-	s, err := ledger.GenerateSigningKey(*out)
+	s, err := ledger.GenerateSigningKey(o.out)
 	if err != nil {
 		fmt.Fprintln(stderr, "wardenctl keys signing:", err)
 		return exitUsage
 	}
 	pub := s.Public()
 	fmt.Fprintf(stdout, "private key: %s\npublic key:  %s.pub\nkey id:      %s\nfingerprint: %s\n\n%s",
-		*out, *out, pub.ID(), pub.Fingerprint(), pinHint(pub))
+		o.out, o.out, pub.ID(), pub.Fingerprint(), pinHint(pub))
 	return exitOK
 }
 
-// keysFingerprint prints the identity of a checkpoint verification key, read from a public key
-// file or from AWS KMS.
-func keysFingerprint(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keys fingerprint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	pubFile := fs.String("public-key", "", "PEM public key file (Ed25519 or ECDSA P-256)")
-	kmsKey := fs.String("aws-kms-key-id", "", "AWS KMS key id, key ARN, alias (alias/NAME) or alias ARN of an ECC_NIST_P256 SIGN_VERIFY key")
-	region := fs.String("aws-region", "", "AWS region of the KMS key (default: the key ARN's, else AWS_REGION)")
-	endpoint := fs.String("aws-endpoint", "", "KMS endpoint URL (default: the region's)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
+// fingerprintOptions are the flags of `keys fingerprint`.
+type fingerprintOptions struct{ pubFile, kmsKey, region, endpoint string }
+
+func keysFingerprintCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use:   "fingerprint (--public-key FILE | --aws-kms-key-id ID [--aws-region R] [--aws-endpoint URL])",
+		Short: "Print a signing key's algorithm, key id, fingerprint and public key",
+		Long: `Print the identity of a checkpoint verification key, read from a PEM public key file
+(Ed25519 or ECDSA P-256) or from AWS KMS (an ECC_NIST_P256 SIGN_VERIFY key): its algorithm,
+key id, fingerprint (what wardenctl audit verify --key-id pins) and PEM public key.`,
+	}, `  0  printed
+  2  bad arguments, an unreadable key file, or a KMS key that cannot be read or is not a
+     P-256 signing key
+`, &fingerprintOptions{})
+}
+
+func (o *fingerprintOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.pubFile, "public-key", "", "PEM public key `FILE` (Ed25519 or ECDSA P-256)")
+	fs.StringVar(&o.kmsKey, "aws-kms-key-id", "", "AWS KMS key `ID`, key ARN, alias (alias/NAME) or alias ARN of an ECC_NIST_P256 SIGN_VERIFY key")
+	fs.StringVar(&o.region, "aws-region", "", "AWS `REGION` of the KMS key (default: the key ARN's, else AWS_REGION)")
+	fs.StringVar(&o.endpoint, "aws-endpoint", "", "KMS endpoint `URL` (default: the region's)")
+}
+
+// run prints the identity of a checkpoint verification key, read from a public key file or
+// from AWS KMS.
+func (o *fingerprintOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "wardenctl keys fingerprint: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
-	case (*pubFile == "") == (*kmsKey == ""):
+	case (o.pubFile == "") == (o.kmsKey == ""):
 		fmt.Fprintln(stderr, "wardenctl keys fingerprint: give either --public-key FILE or --aws-kms-key-id ID")
 		return exitUsage
-	case *pubFile != "" && (*region != "" || *endpoint != ""):
+	case o.pubFile != "" && (o.region != "" || o.endpoint != ""):
 		fmt.Fprintln(stderr, "wardenctl keys fingerprint: --aws-region and --aws-endpoint go with --aws-kms-key-id, not --public-key")
 		return exitUsage
 	}
@@ -67,14 +101,14 @@ func keysFingerprint(args []string, stdout, stderr io.Writer) int {
 		pub    *ledger.PublicKey
 		kmsARN string
 	)
-	if *pubFile != "" {
+	if o.pubFile != "" {
 		var err error
-		if pub, err = ledger.LoadPublicKey(*pubFile); err != nil {
+		if pub, err = ledger.LoadPublicKey(o.pubFile); err != nil {
 			fmt.Fprintln(stderr, "wardenctl keys fingerprint:", err)
 			return exitUsage
 		}
 	} else {
-		cfg := awskms.Config{KeyID: *kmsKey, Region: *region, Endpoint: *endpoint}
+		cfg := awskms.Config{KeyID: o.kmsKey, Region: o.region, Endpoint: o.endpoint}
 		if err := cfg.Validate(); err != nil {
 			fmt.Fprintln(stderr, "wardenctl keys fingerprint:", flagNames(err))
 			return exitUsage
@@ -86,7 +120,7 @@ func keysFingerprint(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "wardenctl keys fingerprint:", err)
 			return exitUsage
 		}
-		signer, err := ledger.NewKMSSigner(ctx, client, *kmsKey)
+		signer, err := ledger.NewKMSSigner(ctx, client, o.kmsKey)
 		if err != nil {
 			fmt.Fprintln(stderr, "wardenctl keys fingerprint:", err)
 			return exitUsage

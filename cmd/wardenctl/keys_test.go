@@ -77,7 +77,7 @@ func TestKeysFingerprint(t *testing.T) {
 		{name: "two keys", args: []string{"--public-key", ecPub, "--aws-kms-key-id", kmsKey}, wantErr: []string{"give either --public-key FILE or --aws-kms-key-id ID"}},
 		{name: "region with a file", args: []string{"--public-key", ecPub, "--aws-region", "eu-west-2"}, wantErr: []string{"--aws-region and --aws-endpoint go with --aws-kms-key-id"}},
 		{name: "stray argument", args: []string{"--public-key", ecPub, "extra"}, wantErr: []string{`unexpected argument "extra"`}},
-		{name: "unknown flag", args: []string{"--key", ecPub}, wantErr: []string{"flag provided but not defined: -key"}},
+		{name: "unknown flag", args: []string{"--key", ecPub}, wantErr: []string{"unknown flag: --key"}},
 		{name: "missing file", args: []string{"--public-key", filepath.Join(dir, "missing.pub")}, wantErr: []string{"missing.pub: no such file"}},
 		{name: "not PEM", args: []string{"--public-key", notPEM}, wantErr: []string{`public key ` + notPEM + `: not a PEM "PUBLIC KEY" block`}},
 		{name: "private key given", args: []string{"--public-key", edKey}, wantErr: []string{`not a PEM "PUBLIC KEY" block`}},

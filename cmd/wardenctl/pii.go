@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -67,16 +68,28 @@ func (r *piiReport) add(f piiredactionprocessor.Finding) {
 	byType[f.Type]++
 }
 
-func piiScan(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pii scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o piiScanOptions
-	fs.StringVar(&o.config, "config", "", "a pii_redaction configuration (YAML): the processor's block, or a collector configuration with processors: pii_redaction[/name]; default: the zero configuration")
-	fs.StringVar(&o.processor, "processor", "", "which pii_redaction processor of a collector configuration (pii_redaction/name), when it has several")
-	fs.StringVar(&o.format, "format", "text", "report format: text or json")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
+func piiScanCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use:   "scan [--config FILE [--processor pii_redaction/NAME]] [--format text|json] [FILE|-]...",
+		Short: "Report what the pii_redaction processor would find, changing nothing",
+		Long: `Report what the pii_redaction processor would find in the file exporter's OTLP JSON lines
+(traces, logs, metrics; stdin when no FILE is given, or for -), changing nothing: counts by
+type, key, signal and service, and the records and values scanned; never a value. --config
+takes the processor's block or a collector configuration (default: the zero configuration).
+Malformed lines are counted, reported on stderr by file and line, and skipped.`,
+	}, `  0  scanned (with findings or not, with malformed lines or not)
+  2  bad arguments, a bad configuration, or an input that cannot be read (every input is
+     checked before any is scanned)
+`, &piiScanOptions{})
+}
+
+func (o *piiScanOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.config, "config", "", "a pii_redaction configuration `FILE` (YAML): the processor's block, or a collector configuration with processors: pii_redaction[/name]; default: the zero configuration")
+	fs.StringVar(&o.processor, "processor", "", "which pii_redaction processor of a collector configuration (`pii_redaction/NAME`), when it has several")
+	fs.StringVar(&o.format, "format", "text", "report `FORMAT`: text or json")
+}
+
+func (o *piiScanOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	if o.format != "text" && o.format != "json" {
 		fmt.Fprintf(stderr, "wardenctl pii scan: --format %q: want text or json\n", o.format)
 		return exitUsage
@@ -325,9 +338,10 @@ func scanLine(line []byte, in *piiredactionprocessor.Inspector, rep *piiReport) 
 
 // writePIIText writes the report for people: totals, then each breakdown by count.
 func writePIIText(w io.Writer, rep *piiReport) {
-	fmt.Fprintf(w, "scanned %d %s (%d malformed): %d spans, %d log records, %d data points; %d values\n",
-		rep.Lines, plural(rep.Lines, "line", "lines"), rep.MalformedLines,
-		rep.Records["traces"], rep.Records["logs"], rep.Records["metrics"], rep.ValuesScanned)
+	fmt.Fprintf(w, "scanned %s (%d malformed): %s, %s, %s; %s\n",
+		count(rep.Lines, "line", "lines"), rep.MalformedLines,
+		count(rep.Records["traces"], "span", "spans"), count(rep.Records["logs"], "log record", "log records"),
+		count(rep.Records["metrics"], "data point", "data points"), count(rep.ValuesScanned, "value", "values"))
 	fmt.Fprintf(w, "findings: %d\n", rep.Findings)
 	if rep.Findings == 0 {
 		return
@@ -364,11 +378,4 @@ func byCount(counts map[string]int) []string {
 		return keys[i] < keys[j]
 	})
 	return keys
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -174,7 +174,7 @@ func TestPIIScanBadConfigAndArguments(t *testing.T) {
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "no such file"},
 		{[]string{"--processor", "pii_redaction/x"}, "--processor needs --config"},
 		{[]string{"--format", "xml"}, `--format "xml": want text or json`},
-		{[]string{"--bogus"}, "flag provided but not defined"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
 	} {
 		code, stdout, stderr := wardenctlIn(strings.NewReader(""), append([]string{"pii", "scan"}, append(tc.args, piiFixture)...)...)
 		assert.Equal(t, exitUsage, code, tc.args)

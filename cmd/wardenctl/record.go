@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +23,8 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/spf13/pflag"
 
 	"github.com/otelwarden/warden/extension/auditledgerextension"
 	"github.com/otelwarden/warden/internal/audit"
@@ -47,12 +48,12 @@ type ledgerOptions struct {
 	dir, dsn, table, signingKey, stream string
 }
 
-func (o *ledgerOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.dir, "ledger-dir", "", "record the action in the audit ledger journal in DIR, under wardenctl's own stream")
-	fs.StringVar(&o.dsn, "ledger-postgres", "", "also deliver the ledger entries to PostgreSQL (DSN); without --ledger-dir the journal is kept in "+defaultJournalHint)
-	fs.StringVar(&o.table, "ledger-table", "", "ledger table ([schema.]name) with --ledger-postgres (default audit_log)")
-	fs.StringVar(&o.signingKey, "ledger-signing-key", "", "sign the stream's checkpoints with this private key file (`wardenctl keys signing`)")
-	fs.StringVar(&o.stream, "ledger-stream", "", "stream id (default wardenctl-<host>-<user>): one writer per stream, never the collector's")
+func (o *ledgerOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.dir, "ledger-dir", "", "record the action in the audit ledger journal in `DIR`, under wardenctl's own stream")
+	fs.StringVar(&o.dsn, "ledger-postgres", "", "also deliver the ledger entries to PostgreSQL at `DSN`; without --ledger-dir the journal is kept in "+defaultJournalHint)
+	fs.StringVar(&o.table, "ledger-table", "", "ledger table `NAME` ([schema.]name) with --ledger-postgres (default audit_log)")
+	fs.StringVar(&o.signingKey, "ledger-signing-key", "", "sign the stream's checkpoints with this private key `FILE` (made by wardenctl keys signing)")
+	fs.StringVar(&o.stream, "ledger-stream", "", "stream `ID` (default wardenctl-<host>-<user>): one writer per stream, never the collector's")
 }
 
 // enabled reports whether the action is to be recorded.

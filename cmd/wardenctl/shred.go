@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -14,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/awskms"
@@ -52,22 +53,42 @@ type shredOptions struct {
 	ledger          ledgerOptions
 }
 
-// keysShred destroys a tenant's keys (crypto-shredding): its keyring keys' material, or its
-// KMS key, scheduled for deletion. The erasure is recorded in the ledger when one is given,
-// which is opened first: an erasure that could not be recorded is not made.
-func keysShred(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keys shred", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o shredOptions
-	fs.StringVar(&o.keyring, "keyring", "", "keyring file whose keys of the tenant to shred")
-	fs.StringVar(&o.kmsKey, "aws-kms-key-id", "", "the tenant's AWS KMS key (key id, ARN, alias or alias ARN), to schedule for deletion")
+func keysShredCmd(c *cli) *cobra.Command {
+	return c.leaf(&cobra.Command{
+		Use: "shred --keyring FILE --tenant T [LEDGER]\n" +
+			"  wardenctl keys shred --aws-kms-key-id ID [--aws-region R] [--aws-endpoint URL]\n" +
+			"      [--pending-window-days 7..30] --tenant T [LEDGER]\n" +
+			"LEDGER: --ledger-dir DIR and/or --ledger-postgres DSN [--ledger-table audit_log]\n" +
+			"      [--ledger-signing-key FILE] [--ledger-stream ID]",
+		Short: "Crypto-shredding: destroy a tenant's keys",
+		Long: `Crypto-shredding: destroy the material of the tenant's keyring keys (their ids stay, marked
+shredded), or schedule the tenant's KMS key for deletion (default in 7 days; KMS refuses the
+key at once). The tenant's encrypted fields become unrecoverable wherever they are stored.
+Prints the keys shredded.
+
+With a ledger (--ledger-dir and/or --ledger-postgres) the erasure is recorded as
+gdpr.erasure_completed under wardenctl's own stream. The ledger is opened first: when it
+cannot be, nothing is shredded.`,
+	}, `  0  shredded (and recorded, with a ledger)
+  2  bad arguments, no key for the tenant, or the keyring or KMS refused: nothing shredded
+  4  the audit ledger cannot record the erasure: nothing shredded when it could not be
+     opened; the keys ARE shredded when the event could not be recorded after
+`, &shredOptions{})
+}
+
+func (o *shredOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.keyring, "keyring", "", "keyring `FILE` whose keys of the tenant to shred")
+	fs.StringVar(&o.kmsKey, "aws-kms-key-id", "", "the tenant's AWS KMS key `ID` (key id, ARN, alias or alias ARN), to schedule for deletion")
 	o.kmsAt.register(fs)
-	fs.IntVar(&o.pendingDays, "pending-window-days", defaultPendingDays, "days (7 to 30) before KMS deletes the key; it refuses every use from now on")
-	fs.StringVar(&o.tenant, "tenant", "", "the tenant whose fields become unrecoverable")
+	fs.IntVar(&o.pendingDays, "pending-window-days", defaultPendingDays, "`DAYS` (7 to 30) before KMS deletes the key; it refuses every use from now on")
+	fs.StringVar(&o.tenant, "tenant", "", "the tenant `T` whose fields become unrecoverable")
 	o.ledger.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
+}
+
+// run destroys a tenant's keys (crypto-shredding): its keyring keys' material, or its KMS
+// key, scheduled for deletion. The erasure is recorded in the ledger when one is given, which
+// is opened first: an erasure that could not be recorded is not made.
+func (o *shredOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) int {
 	if err := o.check(fs); err != nil {
 		fmt.Fprintln(stderr, "wardenctl keys shred:", err)
 		return exitUsage
@@ -112,8 +133,8 @@ func keysShred(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func (o *shredOptions) check(fs *flag.FlagSet) error {
-	kmsOnly := o.kmsAt.region != "" || o.kmsAt.endpoint != "" || isFlagSet(fs, "pending-window-days")
+func (o *shredOptions) check(fs *pflag.FlagSet) error {
+	kmsOnly := o.kmsAt.region != "" || o.kmsAt.endpoint != "" || fs.Changed("pending-window-days")
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -133,12 +154,6 @@ func (o *shredOptions) check(fs *flag.FlagSet) error {
 		}
 	}
 	return o.ledger.check()
-}
-
-func isFlagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // erasureEvent is the ledger event of a tenant's erasure, without the actor.
@@ -173,7 +188,7 @@ func (o *shredOptions) shredKeyring(stdout io.Writer) (audit.Event, error) {
 		}
 	}
 	if len(ids) > 0 {
-		fmt.Fprintf(stdout, "tenant %s: shredded %d key(s) in %s: %s\n", o.tenant, len(ids), o.keyring, strings.Join(ids, ", "))
+		fmt.Fprintf(stdout, "tenant %s: shredded %s in %s: %s\n", o.tenant, count(len(ids), "key", "keys"), o.keyring, strings.Join(ids, ", "))
 	}
 	if len(already) > 0 {
 		fmt.Fprintf(stdout, "tenant %s: already shredded before: %s\n", o.tenant, strings.Join(already, ", "))

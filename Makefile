@@ -53,7 +53,7 @@ $(COLLECTOR): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
 	@mkdir -p bin
 	cp _build/otelcol-warden $(COLLECTOR)
 
-$(WARDENCTL): go.mod go.sum $(GO_SOURCES)
+$(WARDENCTL): go.mod go.sum builder-config.yaml $(GO_SOURCES)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(shell sed -n '/^dist:/,/^[^ ]/s/^  version: *//p' builder-config.yaml)" -o $(WARDENCTL) ./cmd/wardenctl
 
 ## run: build and run the collector on the embedded default config (output under ./data/)

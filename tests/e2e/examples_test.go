@@ -223,7 +223,10 @@ func TestAgentLoadBalancesByService(t *testing.T) {
 		"WARDEN_HOST_METRICS_INTERVAL": "1h",
 	}
 	agent := StartCollector(t, "agent-lb", filepath.Join(root, "examples", "agent", "config-loadbalancing.yaml"), aenv)
-	services := []string{"checkout", "payments", "search", "users", "gateway", "billing"}
+	// Sixteen services: with two gateways on a ring keyed by random ports, six left a 3%
+	// chance that every service hashed to one gateway.
+	services := []string{"checkout", "payments", "search", "users", "gateway", "billing", "cart", "catalog",
+		"shipping", "pricing", "reviews", "inventory", "auth", "email", "ads", "recommendations"}
 	for _, svc := range services {
 		Telemetrygen(t, "traces", "--otlp-endpoint", aenv["WARDEN_OTLP_GRPC_ENDPOINT"], "--otlp-insecure",
 			"--traces", "5", "--rate", "0", "--service", svc)

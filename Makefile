@@ -43,6 +43,7 @@ telemetrygen: $(TELEMETRYGEN)
 .tools/mdatagen: $(MDATAGEN)
 .tools/telemetrygen: $(TELEMETRYGEN)
 .tools/local-kms: $(LOCALKMS)
+.tools/golangci-lint: $(GOLANGCI_LINT)
 
 ## build: the collector (through ocb) and wardenctl, incrementally
 build: $(COLLECTOR) $(if $(wildcard cmd/wardenctl),$(WARDENCTL))
@@ -126,7 +127,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./tests/...
 	$(GO) vet -tags bench ./tests/...
-	@if $(MAKE) -s $(GOLANGCI_LINT) >/dev/null 2>&1; then $(GOLANGCI_LINT) run ./...; else echo "golangci-lint not installable here; skipped"; fi
+	@if $(MAKE) -s $(GOLANGCI_LINT) >/dev/null 2>&1; then $(GOLANGCI_LINT) run ./...; else echo "golangci-lint $(GOLANGCI_LINT_VERSION) could not be installed here (no module proxy?); skipped"; fi
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math"
 	"os"
@@ -177,8 +178,10 @@ func everyType(m pcommon.Map) {
 	m.PutEmptyBytes("raw.api_key").FromRaw([]byte{0, 1, 2, 255})
 	nested := m.PutEmptyMap("nested.api_key")
 	nested.PutStr("secret", "s3cr3t-nested")
-	nested.PutEmptySlice("list").FromRaw([]any{int64(1), "two", 3.5})
-	m.PutEmptySlice("list.api_key").FromRaw([]any{"a", int64(2), map[string]any{"k": "v"}})
+	if err := errors.Join(nested.PutEmptySlice("list").FromRaw([]any{int64(1), "two", 3.5}),
+		m.PutEmptySlice("list.api_key").FromRaw([]any{"a", int64(2), map[string]any{"k": "v"}})); err != nil {
+		panic(err) // fixed values that always convert
+	}
 	m.PutEmptyMap("empty.api_key")
 	m.PutStr("user.id", "42")
 }
@@ -228,7 +231,9 @@ func logsBatch(tenant string) plog.Logs {
 		body.PutEmptyMap("user").PutStr("e.mail", "alice@example.com")
 		profile := body.PutEmptyMap("profile")
 		profile.PutStr("name", "Alice")
-		profile.PutEmptySlice("roles").FromRaw([]any{"admin", "billing"})
+		roles := profile.PutEmptySlice("roles")
+		roles.AppendEmpty().SetStr("admin")
+		roles.AppendEmpty().SetStr("billing")
 	}
 	// A string body is not selected.
 	lrs.AppendEmpty().Body().SetStr("health check")

@@ -299,8 +299,8 @@ func TestJoinServicesIsBounded(t *testing.T) {
 }
 
 // runFailedDelivery delivers one batch of logs to a destination that cannot take it and
-// returns the error and the one recorded event.
-func runFailedDelivery(t *testing.T, destination map[string]any) (error, audit.Event, *componenttest.Telemetry) {
+// returns the one recorded event, the telemetry and the error.
+func runFailedDelivery(t *testing.T, destination map[string]any) (audit.Event, *componenttest.Telemetry, error) {
 	t.Helper()
 	cfg := newTestConfig(t, synchronous(map[string]any{"timeout": "5s", "destination": destination}))
 	tt := componenttest.NewTelemetry()
@@ -316,7 +316,7 @@ func runFailedDelivery(t *testing.T, destination map[string]any) (error, audit.E
 	assert.Less(t, time.Since(start), 5*time.Second, "a refused connection fails the attempt at once")
 	evs := ledger.Events()
 	require.Len(t, evs, 1)
-	return err, evs[0], tt
+	return evs[0], tt, err
 }
 
 func TestFailedDeliveryIsRecorded(t *testing.T) {
@@ -372,7 +372,7 @@ func TestFailedDeliveryIsRecorded(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err, ev, tt := runFailedDelivery(t, tc.destination(t))
+			ev, tt, err := runFailedDelivery(t, tc.destination(t))
 			require.Error(t, err)
 			assert.Contains(t, ev.Error, tc.wantErr)
 			assert.Equal(t, tc.permanent, consumererror.IsPermanent(err), "the destination's error is returned as is: %v", err)

@@ -34,7 +34,6 @@ type testConfig struct {
 	Labels   map[string]string `mapstructure:"labels"`
 	Ledger   *component.ID     `mapstructure:"ledger"`
 	Interval time.Duration     `mapstructure:"interval"`
-	private  int
 }
 
 func TestKnownKeysPass(t *testing.T) {

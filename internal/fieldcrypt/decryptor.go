@@ -119,9 +119,9 @@ func (d *Decryptor) decrypt(ctx context.Context, field, s string) (pcommon.Value
 	if err != nil {
 		return pcommon.Value{}, err
 	}
-	aad := appendAADPrefix(raw[len(raw):len(raw)], keyID, field)
+	aad := appendAADPrefix(raw[len(raw):], keyID, field)
 	aad = append(aad, env.header...)
-	pt, err := aead.Open(aad[len(aad):len(aad)], nil, env.sealed, aad)
+	pt, err := aead.Open(aad[len(aad):], nil, env.sealed, aad)
 	if err != nil {
 		return pcommon.Value{}, fmt.Errorf("key %s, field %s: %w", keyID, field, ErrTampered)
 	}

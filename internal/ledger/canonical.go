@@ -75,9 +75,7 @@ func normalizeNumber(n json.Number) (string, error) {
 }
 
 func isBigInteger(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "-")
 	if s == "" || (len(s) > 1 && s[0] == '0') {
 		return false
 	}

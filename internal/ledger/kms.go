@@ -56,7 +56,7 @@ func NewKMSSigner(ctx context.Context, api KMSAPI, keyID string) (*KMSSigner, er
 	}
 	spec := out.KeySpec
 	if spec == "" {
-		spec = types.KeySpec(out.CustomerMasterKeySpec)
+		spec = types.KeySpec(out.CustomerMasterKeySpec) //nolint:staticcheck // older endpoints (local-kms) set only the deprecated field
 	}
 	if spec != kmsKeySpec || out.KeyUsage != kmsKeyUsage {
 		return nil, fmt.Errorf("KMS key %s is %s / %s: create an %s %s key", keyID, orUnknown(string(spec)),

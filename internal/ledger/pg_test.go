@@ -50,7 +50,7 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 	require.NoError(t, store.EnsureSchema(ctx))
 	require.NoError(t, store.EnsureSchema(ctx), "idempotent")
 
-	entries, cps := chain(t, "pg-stream", 30, 10, signer)
+	entries, _ := chain(t, "pg-stream", 30, 10, signer)
 	entries[3].Event.ActorIP = "::ffff:10.1.2.3"
 	entries[3].Event.Details = []byte(`{"a":{"b":null},"z":[1,2.5,"x"]}`) // canonical, as Prepare makes it
 	_, err = entries[3].Seal(nil)
@@ -60,7 +60,7 @@ func TestPostgresStoreRoundTripAndImmutability(t *testing.T) {
 		_, err = entries[i].Seal(nil)
 		require.NoError(t, err)
 	}
-	cps = nil
+	var cps []Checkpoint
 	var last Checkpoint
 	for i := 9; i < 30; i += 10 {
 		c := Checkpoint{StreamID: "pg-stream", FirstSeq: last.Seq + 1, Seq: entries[i].Seq, TipHash: entries[i].Hash, PrevCheckpoint: last.Hash, Time: FormatTime(time.Now()), Reason: "entries"}

@@ -2,6 +2,7 @@ package fieldencryptionprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -104,8 +105,10 @@ func valuesOfEveryType(m pcommon.Map) map[string]any {
 	m.PutEmptyBytes("raw.api_key").FromRaw([]byte{0, 1, 2, 255})
 	nested := m.PutEmptyMap("nested.api_key")
 	nested.PutStr("secret", "s3cr3t")
-	nested.PutEmptySlice("list").FromRaw([]any{int64(1), "two", 3.5})
-	m.PutEmptySlice("list.api_key").FromRaw([]any{"a", int64(2), map[string]any{"k": "v"}})
+	if err := errors.Join(nested.PutEmptySlice("list").FromRaw([]any{int64(1), "two", 3.5}),
+		m.PutEmptySlice("list.api_key").FromRaw([]any{"a", int64(2), map[string]any{"k": "v"}})); err != nil {
+		panic(err) // fixed values that always convert
+	}
 	m.PutStr("http.request.header.authorization", "Bearer abc.def.ghi")
 	m.PutStr("user.id", "42") // not selected
 	return m.AsRaw()

@@ -357,9 +357,9 @@ func (cfg *Config) Validate() error {
 		} else if _, err := regexp.Compile(c.Regexp); err != nil {
 			errs = append(errs, fmt.Errorf("%s.regexp: %w", at, err))
 		}
-		errs = append(errs, c.ActionConfig.validate(at)...)
+		errs = append(errs, c.validate(at)...)
 	}
-	errs = append(errs, cfg.SensitiveKeys.ActionConfig.validate("sensitive_keys")...)
+	errs = append(errs, cfg.SensitiveKeys.validate("sensitive_keys")...)
 	errs = append(errs, cfg.Names.validate()...)
 	errs = append(errs, cfg.validateHash()...)
 	for i, p := range cfg.Allow.KeyPatterns {

@@ -536,7 +536,7 @@ func phoneExtensionEnd(v string, e int) int {
 	if q < len(v) && v[q] == ' ' {
 		q++
 	}
-	r := q
+	var r int
 	switch {
 	case hasPrefixFold(v[q:], "extension"):
 		r = q + 9

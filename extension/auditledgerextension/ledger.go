@@ -215,6 +215,7 @@ func (l *ledgerExtension) Shutdown(ctx context.Context) error {
 	close(l.stopCh)
 	select {
 	case <-l.writerDone:
+		l.logStopped()
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("audit ledger writer did not stop: %w", ctx.Err()))
 	}

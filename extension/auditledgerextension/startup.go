@@ -148,6 +148,21 @@ func (l *ledgerExtension) recordStart(ctx context.Context, head ledger.Head, cur
 	return nil
 }
 
+// logStopped says where the stream ends once the writer has stopped: its last entry and the
+// checkpoint that seals it (the stop entry's), signed or not.
+func (l *ledgerExtension) logStopped() {
+	fields := []zap.Field{zap.String("stream", l.stream), zap.Uint64("seq", l.durable.Seq),
+		zap.Uint64("checkpoint_seq", l.lastCp.Seq), zap.Bool("sealed", l.lastCp.Seq == l.durable.Seq)}
+	if l.lastCp.KeyID != "" {
+		fields = append(fields, zap.String("signing_key_id", l.lastCp.KeyID))
+	}
+	if l.lastCp.Seq == l.durable.Seq {
+		l.logger.Info("Audit ledger stopped; its last checkpoint seals every entry", fields...)
+		return
+	}
+	l.logger.Warn("Audit ledger stopped with entries after its last checkpoint: no checkpoint seals them yet (verify --require-sealed refuses them)", fields...)
+}
+
 func (l *ledgerExtension) logStarted(head ledger.Head, dir string) {
 	fields := []zap.Field{zap.String("stream", l.stream), zap.Uint64("seq", head.Seq), zap.String("directory", dir)}
 	s := l.currentSigner()

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/otelwarden/warden/exporter/auditexporter/internal/metadata"
 	"github.com/otelwarden/warden/internal/audit"
@@ -74,6 +75,7 @@ type recordsExporter struct {
 	ledgerID  component.ID
 	telemetry *metadata.TelemetryBuilder
 	recorder  audit.Recorder
+	logger    *zap.Logger
 	// reasonAttrs are the prebuilt metric attributes of each rejection reason.
 	reasonAttrs map[string]metric.AddOption
 }
@@ -87,7 +89,7 @@ func newRecordsExporter(set exporter.Settings, cfg *Config) (*recordsExporter, e
 	for _, r := range rejectionReasons {
 		reasonAttrs[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
 	}
-	return &recordsExporter{id: set.ID, ledgerID: cfg.Ledger, telemetry: telemetry, reasonAttrs: reasonAttrs}, nil
+	return &recordsExporter{id: set.ID, ledgerID: cfg.Ledger, telemetry: telemetry, logger: set.Logger, reasonAttrs: reasonAttrs}, nil
 }
 
 func (e *recordsExporter) start(_ context.Context, host component.Host) error {
@@ -105,8 +107,10 @@ func (e *recordsExporter) shutdown(context.Context) error {
 }
 
 // pushLogs records every valid audit event of ld in one call. Invalid records are counted by
-// reason and make the call a permanent error (resending them cannot make them valid); the
-// valid ones are recorded all the same.
+// reason. A batch with no valid record is a permanent error (resending it cannot make it
+// valid); in a batch with some, the valid ones are recorded and the rejected ones are logged
+// and counted here, and the batch succeeds: a permanent error would have the exporter helper
+// report every record of it dropped, the recorded ones too.
 func (e *recordsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	total := ld.LogRecordCount()
 	evs := make([]audit.Event, 0, total)
@@ -143,8 +147,12 @@ func (e *recordsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("audit: recording %d audit events in ledger %s: %w", len(evs), e.ledgerID, retryable(err))
 	}
 	e.telemetry.ExporterAuditRecordsRecorded.Add(ctx, int64(len(evs)))
-	if nRejected > 0 {
-		return consumererror.NewPermanent(fmt.Errorf("audit: rejected %d of %d log records as audit events (recorded the other %d); first: %s", nRejected, total, len(evs), first))
+	switch {
+	case nRejected > 0 && len(evs) == 0:
+		return consumererror.NewPermanent(fmt.Errorf("audit: no log record of the batch is an audit event (%d rejected); first: %s", nRejected, first))
+	case nRejected > 0:
+		e.logger.Warn("Rejected log records as audit events; the others were recorded",
+			zap.Int64("rejected", nRejected), zap.Int("recorded", len(evs)), zap.Int("records", total), zap.String("first", first))
 	}
 	return nil
 }

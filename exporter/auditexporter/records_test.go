@@ -3,6 +3,8 @@ package auditexporter
 import (
 	"context"
 	"errors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"strings"
 	"testing"
 	"time"
@@ -310,8 +312,18 @@ func TestRecordsModeValidBatch(t *testing.T) {
 
 func TestRecordsModeMixedBatch(t *testing.T) {
 	ledger := &audittest.Ledger{}
-	consume, tt := recordsExporterWith(t, ledger)
-	err := consume(auditLogs(t,
+	cfg := newTestConfig(t, synchronous(map[string]any{"mode": "records"}))
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	core, logs := observer.New(zap.WarnLevel)
+	set := testSettings(tt)
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateLogs(t.Context(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(t.Context(), audittest.Host{ledgerID: ledger}))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+
+	err = exp.ConsumeLogs(t.Context(), auditLogs(t,
 		with(minimal(), "audit.record.id", "ok-1"),
 		with(minimal(), "audit.action", nil),
 		with(minimal(), "audit.record.id", "ok-2"),
@@ -319,10 +331,14 @@ func TestRecordsModeMixedBatch(t *testing.T) {
 		with(minimal(), "audit.actor.id", false),
 		with(minimal(), "audit.record.id", "ok-3"),
 	))
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err), "resending cannot make invalid records valid")
-	assert.ErrorContains(t, err, "rejected 3 of 6 log records as audit events (recorded the other 3)")
-	assert.ErrorContains(t, err, "first: log record 1: missing_action: action is required")
+	require.NoError(t, err, "the batch succeeds: its valid records are recorded, and an error would have every record reported dropped")
+	warned := logs.FilterMessageSnippet("Rejected log records as audit events").All()
+	require.Len(t, warned, 1)
+	fields := warned[0].ContextMap()
+	assert.EqualValues(t, 3, fields["rejected"])
+	assert.EqualValues(t, 3, fields["recorded"])
+	assert.EqualValues(t, 6, fields["records"])
+	assert.Equal(t, "log record 1: missing_action: action is required", fields["first"])
 
 	evs := ledger.Events()
 	require.Len(t, evs, 3, "the valid records are recorded all the same")
@@ -342,7 +358,7 @@ func TestRecordsModeAllInvalid(t *testing.T) {
 	err := consume(auditLogs(t, map[string]any{"message": "not an audit record"}))
 	require.Error(t, err)
 	assert.True(t, consumererror.IsPermanent(err))
-	assert.ErrorContains(t, err, "rejected 1 of 1")
+	assert.ErrorContains(t, err, "no log record of the batch is an audit event (1 rejected)")
 	assert.Empty(t, ledger.Events())
 }
 

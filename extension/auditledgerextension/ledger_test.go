@@ -3,6 +3,8 @@ package auditledgerextension
 import (
 	"context"
 	"fmt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"io"
 	"net"
 	"net/url"
@@ -412,3 +414,52 @@ func BenchmarkRecordToPostgres(b *testing.B) {
 var _ component.Component = (*ledgerExtension)(nil)
 
 func configoptionalDSN(s string) configopaque.String { return configopaque.String(s) }
+
+// TestShutdownDoesNotWaitForAnUnansweringDatabase: a database that accepts connections and
+// never answers (as a host that cannot be resolved or reached keeps a connection attempt
+// waiting) bounds shutdown by the drain time, and the entries left are named in the log and
+// stay in the journal.
+func TestShutdownDoesNotWaitForAnUnansweringDatabase(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+
+	core, logs := observer.New(zap.InfoLevel)
+	set := extensiontest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	dsn := "postgres://warden@" + ln.Addr().String() + "/audit?sslmode=disable"
+	ext, err := NewFactory().Create(context.Background(), set, pgConfig(t, t.TempDir(), dsn, "audit_log"))
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	l := ext.(*ledgerExtension)
+	for i := range 3 {
+		require.NoError(t, l.Record(context.Background(), event(i)))
+	}
+
+	start := time.Now()
+	require.NoError(t, ext.Shutdown(context.Background()))
+	assert.Less(t, time.Since(start), shutdownDrain+5*time.Second, "shutdown is bounded by the drain time")
+	left := logs.FilterMessageSnippet("not yet in PostgreSQL").All()
+	require.Len(t, left, 1)
+	assert.Positive(t, left[0].ContextMap()["backlog"])
+}

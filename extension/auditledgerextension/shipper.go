@@ -84,16 +84,27 @@ func (s *pgShipper) poke() {
 
 func (s *pgShipper) start() { go s.run() }
 
-// stop lets the shipper drain until ctx ends, then stops it.
+// stop lets the shipper drain, for at most shutdownDrain or until ctx ends, then stops it,
+// interrupting an attempt in progress (a connection to an unreachable or unresolvable host
+// can take many seconds): what is left stays in the journal, which the next start ships.
 func (s *pgShipper) stop(ctx context.Context) {
 	close(s.stopCh)
+	drain := time.NewTimer(shutdownDrain)
+	defer drain.Stop()
 	select {
 	case <-s.done:
 	case <-ctx.Done():
 		s.cancel()
 		<-s.done
+	case <-drain.C:
+		s.cancel()
+		<-s.done
 	}
 	s.cancel()
+	if b := s.backlog(); b > 0 {
+		s.logger.Warn("Audit ledger stopped with entries not yet in PostgreSQL; they stay in the journal and are shipped at the next start",
+			zap.Uint64("backlog", b), zap.Uint64("shipped_seq", s.shipped.Load()))
+	}
 }
 
 func (s *pgShipper) stopping() bool {
@@ -169,6 +180,9 @@ func (s *pgShipper) run() {
 }
 
 var errIdle = errors.New("nothing to ship")
+
+// shutdownDrain bounds how long a stopping ledger waits for PostgreSQL to take the rest.
+const shutdownDrain = 5 * time.Second
 
 // isDataError tells errors about the data (kept connection) from connection errors.
 func isDataError(err error) bool { return errors.Is(err, ledger.ErrFork) }

@@ -1,0 +1,187 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Executable documentation. Every ```sh block of the documents below is run, in the order
+// written, from a fresh directory that looks like the repository root (bin, .tools, examples,
+// distribution, tools and the Makefile linked in; data and keys written there), on the
+// documented default ports. An HTML comment right above a block says how:
+//
+//	<!-- doc-test: skip REASON -->                  illustrative, or needs what a test machine has not
+//	<!-- doc-test: background [command=CMD] -->    a long-running command: its first line (or CMD, when
+//	                                               the block builds first, as make run does) runs in the
+//	                                               background until the document ends; the next block
+//	                                               waits for the collector's health endpoint
+//	<!-- doc-test: expect REGEX -->                what the block prints must match (several allowed)
+//
+// Other blocks run in bash with pipefail (not -e: a block may show a command that fails, as a
+// refused sender) and must exit 0. Variables a block exports reach the next blocks.
+
+// documents are the documents whose blocks run, each on its own.
+var documents = []string{"README.md", "examples/pii/README.md", "examples/guard/README.md"}
+
+// docBlock is one fenced shell block and its annotations.
+type docBlock struct {
+	line       int
+	code       string
+	skip       string
+	background bool
+	command    string
+	expect     []*regexp.Regexp
+}
+
+var annotationRE = regexp.MustCompile(`^<!-- doc-test: (skip|background|expect)\s*(.*?)\s*-->$`)
+
+// parseBlocks returns the ```sh blocks of a markdown document with their annotations.
+func parseBlocks(t *testing.T, path string) []docBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var blocks []docBlock
+	var pending docBlock
+	var code []string
+	inBlock := false
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case inBlock && strings.HasPrefix(line, "```"):
+			pending.code = strings.Join(code, "\n")
+			blocks = append(blocks, pending)
+			pending, code, inBlock = docBlock{}, nil, false
+		case inBlock:
+			code = append(code, line)
+		case strings.HasPrefix(line, "```sh"):
+			pending.line, inBlock = n, true
+		case annotationRE.MatchString(line):
+			m := annotationRE.FindStringSubmatch(line)
+			switch m[1] {
+			case "skip":
+				require.NotEmpty(t, m[2], "%s:%d: a skipped block says why", path, n)
+				pending.skip = m[2]
+			case "background":
+				pending.background = true
+				pending.command = strings.TrimPrefix(m[2], "command=")
+			case "expect":
+				pending.expect = append(pending.expect, regexp.MustCompile(m[2]))
+			}
+		case strings.TrimSpace(line) != "":
+			pending = docBlock{} // an annotation belongs to the block right below it
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.False(t, inBlock, "%s: unterminated block", path)
+	return blocks
+}
+
+// docDir makes a directory that looks like the repository root to the documents' commands.
+func docDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"bin", ".tools", "examples", "distribution", "tools", "Makefile", "builder-config.yaml", "go.mod", "go.sum"} {
+		require.NoError(t, os.Symlink(filepath.Join(root, name), filepath.Join(dir, name)))
+	}
+	return dir
+}
+
+func TestDocumentsRunAsWritten(t *testing.T) {
+	for _, doc := range documents {
+		t.Run(doc, func(t *testing.T) {
+			runDocument(t, filepath.Join(root, doc))
+		})
+	}
+}
+
+func runDocument(t *testing.T, path string) {
+	dir := docDir(t)
+	envFile := filepath.Join(dir, ".doc-env")
+	env := append(os.Environ(), "HOME="+dir)
+	var background []*exec.Cmd
+	defer func() {
+		for _, c := range background {
+			_ = c.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _ = c.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				_ = c.Process.Kill()
+				<-done
+			}
+		}
+	}()
+	rel, _ := filepath.Rel(root, path)
+	ran := 0
+	for _, b := range parseBlocks(t, path) {
+		where := fmt.Sprintf("%s:%d", rel, b.line)
+		if b.skip != "" {
+			t.Logf("%s: skipped: %s", where, b.skip)
+			continue
+		}
+		ran++
+		if b.background {
+			cmdline := b.command
+			if cmdline == "" {
+				cmdline = strings.SplitN(strings.TrimSpace(b.code), "\n", 2)[0]
+			}
+			cmd := exec.Command("bash", "-c", "source "+envFile+" 2>/dev/null; exec "+cmdline)
+			cmd.Dir, cmd.Env = dir, env
+			log, err := os.Create(filepath.Join(dir, fmt.Sprintf("background-%d.log", b.line)))
+			require.NoError(t, err)
+			cmd.Stdout, cmd.Stderr = log, log
+			require.NoError(t, cmd.Start(), where)
+			background = append(background, cmd)
+			waitHealthy(t, where, log.Name())
+			continue
+		}
+		script := "source " + envFile + " 2>/dev/null\nset -o pipefail\n" + b.code + "\n__rc=$?\nexport -p > " + envFile + "\nexit $__rc\n"
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, "bash", "-c", script)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		cancel()
+		require.NoError(t, err, "%s: the block fails:\n%s\n--- output:\n%s", where, b.code, tail(string(out), 40))
+		for _, re := range b.expect {
+			require.Regexp(t, re, string(out), "%s: the block's output", where)
+		}
+		t.Logf("%s: ran", where)
+	}
+	require.Positive(t, ran, "%s: no block ran", rel)
+}
+
+// waitHealthy waits for the collector started by a background block to answer on the
+// documented health endpoint.
+func waitHealthy(t *testing.T, where, logFile string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://127.0.0.1:13133/")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(logFile)
+	t.Fatalf("%s: the collector did not become healthy on 127.0.0.1:13133:\n%s", where, tail(string(log), 40))
+}

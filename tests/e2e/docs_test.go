@@ -31,11 +31,13 @@ import (
 //	                                               waits for the collector's health endpoint
 //	<!-- doc-test: expect REGEX -->                what the block prints must match (several allowed)
 //
-// Other blocks run in bash with pipefail (not -e: a block may show a command that fails, as a
-// refused sender) and must exit 0. Variables a block exports reach the next blocks.
+// Other blocks run in bash as a reader's shell runs them (no -e: a block may show a command
+// that fails, as a refused sender; no pipefail: "| head" ends a pipe early) and must exit 0,
+// with what they print matching their expectations. Variables a block exports reach the next
+// blocks.
 
-// documents are the documents whose blocks run, each on its own.
-var documents = []string{"README.md", "examples/pii/README.md", "examples/guard/README.md"}
+// documentGlobs name the documents whose blocks run, each document on its own: every README.
+var documentGlobs = []string{"README.md", "*/*/README.md"}
 
 // docBlock is one fenced shell block and its annotations.
 type docBlock struct {
@@ -47,7 +49,11 @@ type docBlock struct {
 	expect     []*regexp.Regexp
 }
 
-var annotationRE = regexp.MustCompile(`^<!-- doc-test: (skip|background|expect)\s*(.*?)\s*-->$`)
+var (
+	annotationRE = regexp.MustCompile(`^\s*<!-- doc-test: (skip|background|expect)\s*(.*?)\s*-->$`)
+	fenceRE      = regexp.MustCompile("^\\s*```")
+	shFenceRE    = regexp.MustCompile("^\\s*```sh\\s*$")
+)
 
 // parseBlocks returns the ```sh blocks of a markdown document with their annotations.
 func parseBlocks(t *testing.T, path string) []docBlock {
@@ -58,19 +64,20 @@ func parseBlocks(t *testing.T, path string) []docBlock {
 	var blocks []docBlock
 	var pending docBlock
 	var code []string
-	inBlock := false
+	inBlock, indent := false, ""
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {
-		case inBlock && strings.HasPrefix(line, "```"):
+		case inBlock && fenceRE.MatchString(line):
 			pending.code = strings.Join(code, "\n")
 			blocks = append(blocks, pending)
 			pending, code, inBlock = docBlock{}, nil, false
 		case inBlock:
-			code = append(code, line)
-		case strings.HasPrefix(line, "```sh"):
+			code = append(code, strings.TrimPrefix(line, indent))
+		case shFenceRE.MatchString(line):
 			pending.line, inBlock = n, true
+			indent = line[:len(line)-len(strings.TrimLeft(line, " \t"))]
 		case annotationRE.MatchString(line):
 			m := annotationRE.FindStringSubmatch(line)
 			switch m[1] {
@@ -103,6 +110,19 @@ func docDir(t *testing.T) string {
 }
 
 func TestDocumentsRunAsWritten(t *testing.T) {
+	var documents []string
+	for _, g := range documentGlobs {
+		docs, err := filepath.Glob(filepath.Join(root, g))
+		require.NoError(t, err)
+		for _, d := range docs {
+			rel, err := filepath.Rel(root, d)
+			require.NoError(t, err)
+			if !strings.HasPrefix(rel, "_build") && !strings.HasPrefix(rel, "tools") {
+				documents = append(documents, rel)
+			}
+		}
+	}
+	require.Contains(t, documents, "examples/pii/README.md")
 	for _, doc := range documents {
 		t.Run(doc, func(t *testing.T) {
 			runDocument(t, filepath.Join(root, doc))
@@ -152,7 +172,7 @@ func runDocument(t *testing.T, path string) {
 			waitHealthy(t, where, log.Name())
 			continue
 		}
-		script := "source " + envFile + " 2>/dev/null\nset -o pipefail\n" + b.code + "\n__rc=$?\nexport -p > " + envFile + "\nexit $__rc\n"
+		script := "source " + envFile + " 2>/dev/null\n" + b.code + "\n__rc=$?\nexport -p > " + envFile + "\nexit $__rc\n"
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "-c", script)
 		cmd.Dir, cmd.Env = dir, env
@@ -164,7 +184,7 @@ func runDocument(t *testing.T, path string) {
 		}
 		t.Logf("%s: ran", where)
 	}
-	require.Positive(t, ran, "%s: no block ran", rel)
+	t.Logf("%s: %d blocks ran", rel, ran)
 }
 
 // waitHealthy waits for the collector started by a background block to answer on the

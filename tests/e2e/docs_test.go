@@ -25,11 +25,14 @@ import (
 // documented default ports. An HTML comment right above a block says how:
 //
 //	<!-- doc-test: skip REASON -->                  illustrative, or needs what a test machine has not
-//	<!-- doc-test: background [command=CMD] -->    a long-running command: its first line (or CMD, when
-//	                                               the block builds first, as make run does) runs in the
-//	                                               background until the document ends; the next block
-//	                                               waits for the collector's health endpoint
+//	<!-- doc-test: background [command=CMD] -->    a long-running command: the block (or CMD, when the
+//	                                               block shows more, as make run builds first) runs in
+//	                                               the background until the document ends; the next
+//	                                               block waits for the collector's health endpoint
 //	<!-- doc-test: expect REGEX -->                what the block prints must match (several allowed)
+//	<!-- doc-test: cleanup CMD -->                 anywhere in a document: run before its first block
+//	                                               and after its last, to leave shared services (a
+//	                                               PostgreSQL database and roles) as they were
 //
 // Other blocks run in bash as a reader's shell runs them (no -e: a block may show a command
 // that fails, as a refused sender; no pipefail: "| head" ends a pipe early) and must exit 0,
@@ -50,18 +53,18 @@ type docBlock struct {
 }
 
 var (
-	annotationRE = regexp.MustCompile(`^\s*<!-- doc-test: (skip|background|expect)\s*(.*?)\s*-->$`)
+	annotationRE = regexp.MustCompile(`^\s*<!-- doc-test: (skip|background|expect|cleanup)\s*(.*?)\s*-->$`)
 	fenceRE      = regexp.MustCompile("^\\s*```")
 	shFenceRE    = regexp.MustCompile("^\\s*```sh\\s*$")
 )
 
-// parseBlocks returns the ```sh blocks of a markdown document with their annotations.
-func parseBlocks(t *testing.T, path string) []docBlock {
+// parseBlocks returns the ```sh blocks of a markdown document with their annotations, and its
+// cleanup commands.
+func parseBlocks(t *testing.T, path string) (blocks []docBlock, cleanups []string) {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	var blocks []docBlock
 	var pending docBlock
 	var code []string
 	inBlock, indent := false, ""
@@ -89,6 +92,8 @@ func parseBlocks(t *testing.T, path string) []docBlock {
 				pending.command = strings.TrimPrefix(m[2], "command=")
 			case "expect":
 				pending.expect = append(pending.expect, regexp.MustCompile(m[2]))
+			case "cleanup":
+				cleanups = append(cleanups, m[2])
 			}
 		case strings.TrimSpace(line) != "":
 			pending = docBlock{} // an annotation belongs to the block right below it
@@ -96,7 +101,7 @@ func parseBlocks(t *testing.T, path string) []docBlock {
 	}
 	require.NoError(t, sc.Err())
 	require.False(t, inBlock, "%s: unterminated block", path)
-	return blocks
+	return blocks, cleanups
 }
 
 // docDir makes a directory that looks like the repository root to the documents' commands.
@@ -134,6 +139,19 @@ func runDocument(t *testing.T, path string) {
 	dir := docDir(t)
 	envFile := filepath.Join(dir, ".doc-env")
 	env := append(os.Environ(), "HOME="+dir)
+	rel, _ := filepath.Rel(root, path)
+	blocks, cleanups := parseBlocks(t, path)
+	cleanup := func() {
+		for _, c := range cleanups {
+			cmd := exec.Command("bash", "-c", c)
+			cmd.Dir, cmd.Env = dir, env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: cleanup %q: %v\n%s", rel, c, err, out)
+			}
+		}
+	}
+	cleanup()
+	defer cleanup() // deferred before the background processes' stop, so it runs after it
 	var background []*exec.Cmd
 	defer func() {
 		for _, c := range background {
@@ -148,9 +166,8 @@ func runDocument(t *testing.T, path string) {
 			}
 		}
 	}()
-	rel, _ := filepath.Rel(root, path)
 	ran := 0
-	for _, b := range parseBlocks(t, path) {
+	for _, b := range blocks {
 		where := fmt.Sprintf("%s:%d", rel, b.line)
 		if b.skip != "" {
 			t.Logf("%s: skipped: %s", where, b.skip)
@@ -160,9 +177,9 @@ func runDocument(t *testing.T, path string) {
 		if b.background {
 			cmdline := b.command
 			if cmdline == "" {
-				cmdline = strings.SplitN(strings.TrimSpace(b.code), "\n", 2)[0]
+				cmdline = strings.TrimSpace(b.code)
 			}
-			cmd := exec.Command("bash", "-c", "source "+envFile+" 2>/dev/null; exec "+cmdline)
+			cmd := exec.Command("bash", "-c", "source "+envFile+" 2>/dev/null\nexec "+cmdline)
 			cmd.Dir, cmd.Env = dir, env
 			log, err := os.Create(filepath.Join(dir, fmt.Sprintf("background-%d.log", b.line)))
 			require.NoError(t, err)

@@ -30,6 +30,8 @@ import (
 //	                                               the background until the document ends; the next
 //	                                               block waits for the collector's health endpoint
 //	<!-- doc-test: expect REGEX -->                what the block prints must match (several allowed)
+//	<!-- doc-test: stop -->                        stop the background processes (as a reader stops
+//	                                               the collector with Ctrl-C) before the block
 //	<!-- doc-test: cleanup CMD -->                 anywhere in a document: run before its first block
 //	                                               and after its last, to leave shared services (a
 //	                                               PostgreSQL database and roles) as they were
@@ -48,12 +50,13 @@ type docBlock struct {
 	code       string
 	skip       string
 	background bool
+	stop       bool
 	command    string
 	expect     []*regexp.Regexp
 }
 
 var (
-	annotationRE = regexp.MustCompile(`^\s*<!-- doc-test: (skip|background|expect|cleanup)\s*(.*?)\s*-->$`)
+	annotationRE = regexp.MustCompile(`^\s*<!-- doc-test: (skip|background|expect|cleanup|stop)\s*(.*?)\s*-->$`)
 	fenceRE      = regexp.MustCompile("^\\s*```")
 	shFenceRE    = regexp.MustCompile("^\\s*```sh\\s*$")
 )
@@ -94,6 +97,8 @@ func parseBlocks(t *testing.T, path string) (blocks []docBlock, cleanups []strin
 				pending.expect = append(pending.expect, regexp.MustCompile(m[2]))
 			case "cleanup":
 				cleanups = append(cleanups, m[2])
+			case "stop":
+				pending.stop = true
 			}
 		case strings.TrimSpace(line) != "":
 			pending = docBlock{} // an annotation belongs to the block right below it
@@ -153,19 +158,21 @@ func runDocument(t *testing.T, path string) {
 	cleanup()
 	defer cleanup() // deferred before the background processes' stop, so it runs after it
 	var background []*exec.Cmd
-	defer func() {
+	stopBackground := func() {
 		for _, c := range background {
-			_ = c.Process.Signal(syscall.SIGTERM)
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
 			done := make(chan struct{})
 			go func() { _ = c.Wait(); close(done) }()
 			select {
 			case <-done:
 			case <-time.After(20 * time.Second):
-				_ = c.Process.Kill()
+				_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
 				<-done
 			}
 		}
-	}()
+		background = nil
+	}
+	defer stopBackground()
 	ran := 0
 	for _, b := range blocks {
 		where := fmt.Sprintf("%s:%d", rel, b.line)
@@ -174,13 +181,19 @@ func runDocument(t *testing.T, path string) {
 			continue
 		}
 		ran++
+		if b.stop {
+			stopBackground()
+		}
 		if b.background {
 			cmdline := b.command
 			if cmdline == "" {
 				cmdline = strings.TrimSpace(b.code)
 			}
-			cmd := exec.Command("bash", "-c", "source "+envFile+" 2>/dev/null\nexec "+cmdline)
+			// The block runs as written (environment assignments before the command
+			// included) in its own process group, which is what the end of the document stops.
+			cmd := exec.Command("bash", "-c", "source "+envFile+" 2>/dev/null\n"+cmdline)
 			cmd.Dir, cmd.Env = dir, env
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			log, err := os.Create(filepath.Join(dir, fmt.Sprintf("background-%d.log", b.line)))
 			require.NoError(t, err)
 			cmd.Stdout, cmd.Stderr = log, log

@@ -99,6 +99,7 @@ func TestComponentsListed(t *testing.T) {
 		"forward",
 		// Warden's own
 		"pii_redaction", "field_encryption", "telemetry_guard", "audit", "audit_ledger", "audit_checkpoints",
+		"api_key_auth", "api_key_scope",
 	} {
 		assert.Contains(t, out, "- name: "+want+"\n", "component %s", want)
 	}

@@ -50,7 +50,8 @@ scopes, times and the key's SHA-256) to the keys file, created (mode 0600) if mi
 is printed on stdout, alone on one line, once: it is stored nowhere. Without --expires it
 never expires.
 
-` + apikeysLedgerHelp + ` A creation is recorded as api_key.created.`,
+` + apikeysLedgerHelp + `
+A creation is recorded as api_key.created.`,
 	}, `  0  created (and recorded, with a ledger)
   2  bad arguments, or the keys file cannot be read or written: nothing created
   4  the audit ledger cannot record the creation: nothing created when it could not be
@@ -240,7 +241,8 @@ func apikeysRevokeCmd(c *cli) *cobra.Command {
 refuses the key from its next reload of the file (within seconds). Revoking a revoked key
 changes nothing and is not an error.
 
-` + apikeysLedgerHelp + ` A revocation is recorded as api_key.revoked.`,
+` + apikeysLedgerHelp + `
+A revocation is recorded as api_key.revoked.`,
 	}, `  0  revoked, or already revoked (and recorded, with a ledger)
   2  bad arguments, no key with this id, or the keys file cannot be read or written
   4  the audit ledger cannot record the revocation: nothing revoked when it could not be
@@ -335,8 +337,9 @@ keys (an expiry sooner than that is kept, never extended). The new key is valid 
 as the old one was made to be (from its created to its expires; no expiry if it had none). A
 revoked key is not rotated: create a new one.
 
-` + apikeysLedgerHelp + ` A rotation is recorded as api_key.created of the new key, with the
-old key's id (rotated_from) and its expiry (previous_key_expires).`,
+` + apikeysLedgerHelp + `
+A rotation is recorded as api_key.created of the new key, with the old key's id
+(rotated_from) and its expiry (previous_key_expires).`,
 	}, `  0  rotated (and recorded, with a ledger)
   2  bad arguments, no key with this id, a revoked key, or the keys file cannot be read or
      written: nothing changed
@@ -348,7 +351,7 @@ old key's id (rotated_from) and its expiry (previous_key_expires).`,
 func (o *apikeysRotateOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.file, "file", "", "API keys `FILE`")
 	fs.StringVar(&o.id, "id", "", "`ID` of the key to replace (wardenctl apikeys list shows them)")
-	fs.DurationVar(&o.grace, "grace", o.grace, "how long the old key stays valid (`DURATION`: 24h, 90m, 0s)")
+	fs.DurationVar(&o.grace, "grace", o.grace, "how long the old key stays valid: a `DURATION` such as 24h, 90m or 0s")
 	o.ledger.register(fs)
 }
 

@@ -371,9 +371,9 @@ func (o *apikeysRotateOptions) run(fs *pflag.FlagSet, stdout, stderr io.Writer) 
 		return exitUnrecorded
 	}
 	var (
-		key      string
-		made     apikeys.Record
-		old      apikeys.Record
+		key       string
+		made      apikeys.Record
+		old       apikeys.Record
 		shortened bool // the old key's expiry was brought forward to now+grace
 	)
 	err = updateKeysFile(o.file, false, func(f *apikeys.File, now time.Time) error {

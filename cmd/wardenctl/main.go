@@ -38,7 +38,7 @@ const rootExitStatus = `  0  done (verified, decrypted, created, scanned; or hel
   1  audit verify: the ledger was tampered with; decrypt: some fields stay encrypted
   2  bad arguments or input, a missing or unknown command or flag, an unreadable ledger
   3  audit verify: intact, but not provably authentic with what was given
-  4  decrypt, keys shred: the action could not be recorded in the audit ledger
+  4  decrypt, keys shred, apikeys: the action could not be recorded in the audit ledger
 `
 
 // root is the command tree.
@@ -81,7 +81,7 @@ func (c *cli) root() *cobra.Command {
 	}, groupExitStatus)
 	pii.AddCommand(piiScanCmd(c))
 
-	root.AddCommand(keys, audit, decryptCmd(c), pii, c.versionCmd())
+	root.AddCommand(keys, audit, decryptCmd(c), pii, apikeysCmd(c), c.versionCmd())
 	return root
 }
 

@@ -29,15 +29,18 @@ func leafPaths(t *testing.T) []string {
 		}
 	}
 	walk((&cli{}).root())
-	require.Len(t, paths, 10, "%v", paths)
+	require.Len(t, paths, 14, "%v", paths)
 	return paths
 }
 
 // exitCodes are the exit codes each command's help must list.
 var exitCodes = map[string][]string{
-	"audit verify": {"0", "1", "2", "3"},
-	"decrypt":      {"0", "1", "2", "4"},
-	"keys shred":   {"0", "2", "4"},
+	"audit verify":   {"0", "1", "2", "3"},
+	"decrypt":        {"0", "1", "2", "4"},
+	"keys shred":     {"0", "2", "4"},
+	"apikeys create": {"0", "2", "4"},
+	"apikeys revoke": {"0", "2", "4"},
+	"apikeys rotate": {"0", "2", "4"},
 }
 
 func TestHelpOnStdoutAtEveryLevel(t *testing.T) {
@@ -51,7 +54,7 @@ func TestHelpOnStdoutAtEveryLevel(t *testing.T) {
 		{[]string{"help"}, "wardenctl"},
 		{[]string{"-help"}, "wardenctl"},
 	}
-	for _, group := range []string{"keys", "audit", "pii"} {
+	for _, group := range []string{"keys", "audit", "pii", "apikeys"} {
 		cases = append(cases,
 			helpCase{[]string{group, "--help"}, "wardenctl " + group},
 			helpCase{[]string{group, "-h"}, "wardenctl " + group},
@@ -142,7 +145,7 @@ func TestUnknownCommandOrFlag(t *testing.T) {
 		{[]string{"help", "audit", "bogus"}, []string{`unknown command "bogus" for "wardenctl audit"`}, "wardenctl audit COMMAND"},
 		{[]string{"audit", "help", "bogus"}, []string{`unknown command "bogus" for "wardenctl audit"`}, "wardenctl audit COMMAND"},
 		{[]string{"help", "audit", "verify", "bogus"}, []string{`"wardenctl audit verify" has no command "bogus"`}, "wardenctl audit verify"},
-		{nil, []string{"wardenctl: missing command: want one of audit, decrypt, keys, pii, version"}, "wardenctl COMMAND"},
+		{nil, []string{"wardenctl: missing command: want one of apikeys, audit, decrypt, keys, pii, version"}, "wardenctl COMMAND"},
 		{[]string{"keys"}, []string{"wardenctl keys: missing command: want one of fingerprint, generate, rotate, shred, signing"}, "wardenctl keys COMMAND"},
 		{[]string{"audit"}, []string{"wardenctl audit: missing command: want one of schema, verify"}, "wardenctl audit COMMAND"},
 		{[]string{"--bogus"}, []string{"wardenctl: unknown flag: --bogus"}, "wardenctl COMMAND"},

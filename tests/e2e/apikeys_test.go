@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +130,53 @@ func TestAPIKeysThroughTheBuiltCollector(t *testing.T) {
 		o, _ := send("traces", env["GRPC"], acme, false, "--timeout", "2s")
 		return strings.Contains(o, "Unauthenticated")
 	}, 20*time.Second, 300*time.Millisecond, "a revoked key stops working without a restart")
+}
+
+// TestGatewayAPIKeyVariant runs examples/gateway/config-apikeys.yaml as shipped: mTLS and an API
+// key are both required; the key's tenant reaches the backend on every resource.
+func TestGatewayAPIKeyVariant(t *testing.T) {
+	pki := NewPKI(t)
+	backend, benv := startDefault(t, "backend")
+	keysFile := filepath.Join(t.TempDir(), "apikeys.yaml")
+	f := apikeys.NewFile()
+	key, rec, err := apikeys.Generate("acme", []apikeys.Scope{"traces", "logs", "metrics"}, time.Time{}, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, f.Add(rec))
+	require.NoError(t, f.Save(keysFile))
+
+	env := map[string]string{
+		"WARDEN_OTLP_GRPC_ENDPOINT": FreeEndpoint(t),
+		"WARDEN_OTLP_HTTP_ENDPOINT": FreeEndpoint(t),
+		"WARDEN_HEALTH_ENDPOINT":    FreeEndpoint(t),
+		"WARDEN_METRICS_HOST":       "127.0.0.1",
+		"WARDEN_METRICS_PORT":       strconv.Itoa(Port(t, FreeEndpoint(t))),
+		"WARDEN_TLS_CERT":           pki.ServerCert,
+		"WARDEN_TLS_KEY":            pki.ServerKey,
+		"WARDEN_TLS_CLIENT_CA":      pki.CA,
+		"WARDEN_UPSTREAM_ENDPOINT":  benv["WARDEN_OTLP_GRPC_ENDPOINT"],
+		"WARDEN_UPSTREAM_INSECURE":  "true",
+		"WARDEN_UPSTREAM_CA":        "",
+		"WARDEN_API_KEYS_FILE":      keysFile,
+	}
+	gateway := StartCollector(t, "gateway-apikeys", filepath.Join(root, "examples", "gateway", "config-apikeys.yaml"), env)
+	mtls := []string{"--otlp-endpoint", env["WARDEN_OTLP_GRPC_ENDPOINT"], "--mtls", "--ca-cert", pki.CA,
+		"--client-cert", pki.ClientCert, "--client-key", pki.ClientKey, "--rate", "0", "--timeout", "3s"}
+
+	// The client certificate alone is not enough.
+	out, _ := TryTelemetrygen(t, "traces", append(mtls, "--traces", "3", "--service", "no-key")...)
+	assert.Contains(t, out, "Unauthenticated", "mTLS without an API key is refused")
+	// Certificate and key: accepted, stamped with the key's tenant.
+	Telemetrygen(t, "traces", append(mtls, "--traces", "5", "--service", "with-key",
+		"--otlp-header", fmt.Sprintf(`X-API-Key="%s"`, key), "--otlp-attributes", `tenant.id="globex"`)...)
+
+	output := filepath.Join(benv["WARDEN_DATA_DIR"], "traces.jsonl")
+	Eventually(t, "spans at the backend", 10, SpanCount(t, output), 30*time.Second, gateway, backend)
+	rs := ReadTraces(t, output).ResourceSpans()
+	for i := 0; i < rs.Len(); i++ {
+		attrs := rs.At(i).Resource().Attributes()
+		svc, _ := attrs.Get("service.name")
+		assert.Equal(t, "with-key", svc.Str(), "nothing without a key reached the backend")
+		tenant, _ := attrs.Get("tenant.id")
+		assert.Equal(t, "acme", tenant.Str())
+	}
 }

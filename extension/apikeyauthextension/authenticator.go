@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -347,7 +348,8 @@ var _ client.AuthData = (*authData)(nil)
 
 var authAttributeNames = []string{AttributeTenant, AttributeKeyID, AttributeScopes}
 
-// GetAttribute returns the tenant and key id as strings, the scopes as a []string.
+// GetAttribute returns the tenant and key id as strings, the scopes as a []string of its own
+// (the key's record is shared by every request made with it).
 func (d *authData) GetAttribute(name string) any {
 	switch name {
 	case AttributeTenant:
@@ -355,10 +357,10 @@ func (d *authData) GetAttribute(name string) any {
 	case AttributeKeyID:
 		return d.keyID
 	case AttributeScopes:
-		return d.scopes
+		return slices.Clone(d.scopes)
 	}
 	return nil
 }
 
 // GetAttributeNames returns tenant, key_id and scopes.
-func (d *authData) GetAttributeNames() []string { return authAttributeNames }
+func (d *authData) GetAttributeNames() []string { return slices.Clone(authAttributeNames) }

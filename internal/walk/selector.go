@@ -150,17 +150,22 @@ type indexedKey struct {
 	pattern int
 }
 
-// glob matches keys that start with prefix, end with suffix and hold the middle parts in
-// order between them.
-type glob struct {
+// Glob is a key pattern whose '*' matches any run of characters, dots included, as the globs
+// of Pattern: it matches keys that start with the part before the first star, end with the
+// part after the last, and hold the parts between in order. The zero Glob matches "".
+type Glob struct {
 	prefix, suffix string
 	middle         []string
 	minLen         int
-	pattern        int
 }
 
-func newGlob(parts []string, pattern int) glob {
-	g := glob{prefix: parts[0], suffix: parts[len(parts)-1], pattern: pattern}
+// NewGlob compiles pattern, which holds at least one star ("*.password", "*token*",
+// "http.*.size").
+func NewGlob(pattern string) Glob { return globOf(strings.Split(pattern, "*")) }
+
+// globOf compiles the literal parts between the stars of a glob (at least two).
+func globOf(parts []string) Glob {
+	g := Glob{prefix: parts[0], suffix: parts[len(parts)-1]}
 	for _, m := range parts[1 : len(parts)-1] {
 		if m != "" { // consecutive stars are one
 			g.middle = append(g.middle, m)
@@ -173,7 +178,8 @@ func newGlob(parts []string, pattern int) glob {
 	return g
 }
 
-func (g *glob) match(s string) bool {
+// Match reports whether key s matches. It allocates nothing.
+func (g *Glob) Match(s string) bool {
 	if len(s) < g.minLen {
 		return false
 	}
@@ -194,6 +200,14 @@ func (g *glob) match(s string) bool {
 	}
 	return true
 }
+
+// glob is a Glob of a selector, with the index of its pattern.
+type glob struct {
+	Glob
+	pattern int
+}
+
+func newGlob(parts []string, pattern int) glob { return glob{Glob: globOf(parts), pattern: pattern} }
 
 // bodyNode is a step of the body path tree: the root is the body itself.
 type bodyNode struct {
@@ -302,7 +316,7 @@ func (lk *levelKeys) match(key string) int {
 		if best >= 0 && g.pattern > best {
 			break // globs are in pattern order
 		}
-		if g.match(key) {
+		if g.Match(key) {
 			return g.pattern
 		}
 	}

@@ -23,12 +23,14 @@ func TestGlobMatch(t *testing.T) {
 	} {
 		pp, err := parsePattern(Pattern{Key: tc.glob})
 		require.NoError(t, err)
-		g := newGlob(pp.glob, 0)
+		g, exported := newGlob(pp.glob, 0), NewGlob(tc.glob)
 		for _, k := range tc.yes {
-			assert.True(t, g.match(k), "%s should match %q", tc.glob, k)
+			assert.True(t, g.Match(k), "%s should match %q", tc.glob, k)
+			assert.True(t, exported.Match(k), "NewGlob(%s) should match %q", tc.glob, k)
 		}
 		for _, k := range tc.no {
-			assert.False(t, g.match(k), "%s should not match %q", tc.glob, k)
+			assert.False(t, g.Match(k), "%s should not match %q", tc.glob, k)
+			assert.False(t, exported.Match(k), "NewGlob(%s) should not match %q", tc.glob, k)
 		}
 	}
 }

@@ -55,7 +55,7 @@ type requiredKey struct {
 }
 
 type globSpec struct {
-	glob glob
+	glob walk.Glob
 	spec *keySpec
 }
 

@@ -231,9 +231,9 @@ func buildLevels(rules []sourcedRule, defaults [numReasons]Action) (*[numLevels]
 					spec := &keySpec{required: -1}
 					spec.addRule(&r.Rule, info, allowed)
 					if r.Forbidden {
-						lc.forbiddenGlobs = append(lc.forbiddenGlobs, globSpec{glob: newGlob(k), spec: spec})
+						lc.forbiddenGlobs = append(lc.forbiddenGlobs, globSpec{glob: walk.NewGlob(k), spec: spec})
 					} else {
-						lc.valueGlobs = append(lc.valueGlobs, globSpec{glob: newGlob(k), spec: spec})
+						lc.valueGlobs = append(lc.valueGlobs, globSpec{glob: walk.NewGlob(k), spec: spec})
 					}
 					continue
 				}

@@ -76,7 +76,7 @@ func (sc *scan) attribute(k string, val pcommon.Value) {
 		return
 	}
 	for i := range lc.forbiddenGlobs {
-		if g := &lc.forbiddenGlobs[i]; g.glob.match(k) && sc.violation(ReasonForbiddenKey, g.spec.forbidden, k).ends() {
+		if g := &lc.forbiddenGlobs[i]; g.glob.Match(k) && sc.violation(ReasonForbiddenKey, g.spec.forbidden, k).ends() {
 			return
 		}
 	}
@@ -96,7 +96,7 @@ func (sc *scan) attribute(k string, val pcommon.Value) {
 	}
 	for i := range lc.valueGlobs {
 		g := &lc.valueGlobs[i]
-		if !g.glob.match(k) {
+		if !g.glob.Match(k) {
 			continue
 		}
 		if !sc.values(g.spec, k, val) {

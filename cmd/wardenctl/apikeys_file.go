@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,8 +56,14 @@ func lockKeysFile(path string) (func(), error) {
 
 // updateKeysFile changes the keys file at path under its lock and saves it atomically (mode
 // 0600). A missing file is an error unless create is set, when change starts from an empty
-// one. Nothing is written when change fails.
+// one (in a directory made for it, mode 0700, if there is none). Nothing is written when
+// change fails.
 func updateKeysFile(path string, create bool, change func(f *apikeys.File, now time.Time) error) error {
+	if create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+	}
 	unlock, err := lockKeysFile(path)
 	if err != nil {
 		return err

@@ -69,6 +69,23 @@ func TestAPIKeysCreate(t *testing.T) {
 	assert.Equal(t, apikeys.Expired, res)
 }
 
+// TestAPIKeysCreateMakesTheDirectory: the README's `create --file /etc/warden/apikeys.yaml`
+// on a host without /etc/warden.
+func TestAPIKeysCreateMakesTheDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "etc", "warden")
+	file := filepath.Join(dir, "apikeys.yaml")
+	key := createKey(t, file, "--tenant", "acme", "--scopes", "traces")
+	_, res := verifyKey(t, file, key, time.Now())
+	assert.Equal(t, apikeys.OK, res)
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	// Other commands do not make directories: the file must be there.
+	code, _, errOut := runKeys("apikeys", "list", "--file", filepath.Join(t.TempDir(), "none", "apikeys.yaml"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "no such file")
+}
+
 func TestAPIKeysCreateMessages(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "apikeys.yaml")
 	code, out, errOut := runKeys("apikeys", "create", "--file", file, "--tenant", "acme", "--scopes", "logs")

@@ -27,6 +27,7 @@ import (
 
 	"github.com/otelwarden/warden/extension/apikeyauthextension/internal/metadata"
 	"github.com/otelwarden/warden/internal/apikeys"
+	"github.com/otelwarden/warden/internal/audit"
 )
 
 // The errors a refused request gets. The receivers answer them with UNAUTHENTICATED (gRPC) or
@@ -55,6 +56,7 @@ type Authenticator interface {
 
 type authenticator struct {
 	cfg       *Config
+	id        component.ID
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 	now       func() time.Time
@@ -64,6 +66,8 @@ type authenticator struct {
 	keys    atomic.Pointer[keyState]
 	lockout *lockout
 	outcome [reasonCount + 1]metric.MeasurementOption
+	// summaries merge the refusals into login.failure events for the ledger (nil: no ledger).
+	summaries *audit.Aggregator
 
 	stop   chan struct{}
 	done   sync.WaitGroup
@@ -111,6 +115,7 @@ func newAuthenticator(cfg *Config, set extension.Settings) (*authenticator, erro
 	}
 	a := &authenticator{
 		cfg:             cfg,
+		id:              set.ID,
 		logger:          set.Logger,
 		telemetry:       tb,
 		now:             time.Now,
@@ -127,8 +132,22 @@ func newAuthenticator(cfg *Config, set extension.Settings) (*authenticator, erro
 	return a, nil
 }
 
-// Start loads the keys file, refusing to start when it does not load, and starts watching it.
-func (a *authenticator) Start(_ context.Context, _ component.Host) error {
+// Dependencies makes the collector start the ledger before the authenticator and stop it
+// after.
+func (a *authenticator) Dependencies() []component.ID {
+	if a.cfg.Ledger == nil {
+		return nil
+	}
+	return []component.ID{*a.cfg.Ledger}
+}
+
+// Start loads the keys file, refusing to start when it does not load, starts watching it, and
+// starts the login.failure summaries when a ledger is configured.
+func (a *authenticator) Start(_ context.Context, host component.Host) error {
+	rec, err := audit.FromHost(host, a.cfg.Ledger)
+	if err != nil {
+		return fmt.Errorf("api_key_auth: %w", err)
+	}
 	stamp, err := statFile(a.cfg.KeysFile)
 	if err != nil {
 		return fmt.Errorf("api_key_auth: keys_file: %w", err)
@@ -145,6 +164,12 @@ func (a *authenticator) Start(_ context.Context, _ component.Host) error {
 	}); err != nil {
 		return err
 	}
+	if !audit.IsNop(rec) {
+		if a.summaries, err = a.newSummaries(rec); err != nil {
+			return fmt.Errorf("api_key_auth: %w", err)
+		}
+		a.summaries.Start()
+	}
 	if a.cfg.ReloadInterval > 0 {
 		a.stop = make(chan struct{})
 		a.done.Add(1)
@@ -153,15 +178,20 @@ func (a *authenticator) Start(_ context.Context, _ component.Host) error {
 	return nil
 }
 
-// Shutdown stops watching the keys file.
-func (a *authenticator) Shutdown(context.Context) error {
+// Shutdown stops watching the keys file and records the last summaries.
+func (a *authenticator) Shutdown(ctx context.Context) error {
 	if a.stop != nil {
 		close(a.stop)
 		a.done.Wait()
 		a.stop = nil
 	}
+	var err error
+	if a.summaries != nil {
+		err = a.summaries.Shutdown(ctx)
+		a.summaries = nil
+	}
 	a.telemetry.Shutdown()
-	return nil
+	return err
 }
 
 // TenantAttribute implements Authenticator.
@@ -235,13 +265,13 @@ func (a *authenticator) Authenticate(ctx context.Context, headers map[string][]s
 	info := client.FromContext(ctx)
 	addr := remoteIP(info.Addr)
 	if a.lockout.locked(addr, now) {
-		return ctx, a.refuse(ctx, reasonLockedOut, errLocked)
+		return ctx, a.refuse(ctx, addr, "", reasonLockedOut, errLocked)
 	}
 	key, present := a.keyFrom(headers)
 	if !present {
-		// Not counted as a failed attempt: a client without a key is misconfigured, not
+		// Not counted towards the lockout: a client without a key is misconfigured, not
 		// guessing.
-		return ctx, a.refuse(ctx, reasonMissing, errMissing)
+		return ctx, a.refuse(ctx, addr, "", reasonMissing, errMissing)
 	}
 	ks := a.keys.Load()
 	rec, res := ks.set.Verify(key, now)
@@ -260,7 +290,7 @@ func (a *authenticator) Authenticate(ctx context.Context, headers map[string][]s
 	}
 	if method, ok := grpc.Method(ctx); ok {
 		if scope, known := scopeOfMethod(method); !known || !rec.HasScope(scope) {
-			return ctx, a.refuse(ctx, reasonScope, status.Errorf(codes.PermissionDenied,
+			return ctx, a.refuse(ctx, addr, rec.ID, reasonScope, status.Errorf(codes.PermissionDenied,
 				"API key %s may not call %s", rec.ID, method))
 		}
 	}
@@ -269,8 +299,10 @@ func (a *authenticator) Authenticate(ctx context.Context, headers map[string][]s
 	return client.NewContext(ctx, info), nil
 }
 
-func (a *authenticator) refuse(ctx context.Context, r reason, err error) error {
+// refuse counts a refused request in the metrics and in the ledger's summaries.
+func (a *authenticator) refuse(ctx context.Context, addr netip.Addr, keyID string, r reason, err error) error {
 	a.telemetry.APIKeyAuthRequests.Add(ctx, 1, a.outcome[r])
+	a.summarise(addr, keyID, r)
 	return err
 }
 
@@ -279,7 +311,7 @@ func (a *authenticator) fail(ctx context.Context, now time.Time, addr netip.Addr
 		a.logger.Warn("api_key_auth: many failed attempts with one key id; it is not locked, but may be under attack",
 			zap.String("key_id", keyID))
 	}
-	return a.refuse(ctx, r, err)
+	return a.refuse(ctx, addr, keyID, r, err)
 }
 
 // keyFrom returns the key from the configured header or from Authorization: ApiKey <key>.

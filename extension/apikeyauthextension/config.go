@@ -27,6 +27,12 @@ type Config struct {
 	ReloadInterval time.Duration `mapstructure:"reload_interval"`
 	// Lockout refuses addresses that keep presenting bad keys.
 	Lockout LockoutConfig `mapstructure:"lockout"`
+	// Ledger is the audit_ledger extension that records the refused requests as login.failure
+	// security events: one per source address and key id per SummaryInterval, with counts by
+	// reason, never one per request. Unset: refusals are counted in metrics only.
+	Ledger *component.ID `mapstructure:"ledger"`
+	// SummaryInterval is how long refusals are merged before their summaries are recorded.
+	SummaryInterval time.Duration `mapstructure:"summary_interval"`
 
 	_ struct{}
 }
@@ -61,6 +67,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReloadInterval < 0 {
 		errs = append(errs, errors.New("reload_interval: must not be negative (0 turns reloading off)"))
+	}
+	if c.SummaryInterval < time.Second {
+		errs = append(errs, fmt.Errorf("summary_interval: must be at least 1s, got %s", c.SummaryInterval))
 	}
 	l := c.Lockout
 	if l.Failures < 0 {

@@ -13,6 +13,8 @@ import (
 	"github.com/otelwarden/warden/extension/apikeyauthextension/internal/metadata"
 )
 
+var securityLedger = component.MustNewIDWithName("audit_ledger", "security")
+
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
@@ -25,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewID(metadata.Type),
 			want: &Config{
-				KeysFile: "./keys.yaml", Header: "X-API-Key", TenantAttribute: "tenant.id", ReloadInterval: 5 * time.Second,
+				KeysFile: "./keys.yaml", Header: "X-API-Key", TenantAttribute: "tenant.id", ReloadInterval: 5 * time.Second, SummaryInterval: 10 * time.Second,
 				Lockout: LockoutConfig{Failures: 10, Window: time.Minute, Duration: 5 * time.Minute, MaxTracked: 100_000},
 			},
 		},
@@ -34,12 +36,13 @@ func TestLoadConfig(t *testing.T) {
 			want: &Config{
 				KeysFile: "/etc/warden/keys.yaml", Header: "X-Warden-Key", TenantAttribute: "warden.tenant", ReloadInterval: 30 * time.Second,
 				Lockout: LockoutConfig{Failures: 5, Window: 30 * time.Second, Duration: 10 * time.Minute, MaxTracked: 5000},
+				Ledger:  &securityLedger, SummaryInterval: time.Minute,
 			},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "relaxed"),
 			want: &Config{
-				KeysFile: "./keys.yaml", Header: "X-API-Key", TenantAttribute: "tenant.id",
+				KeysFile: "./keys.yaml", Header: "X-API-Key", TenantAttribute: "tenant.id", SummaryInterval: 10 * time.Second,
 				Lockout: LockoutConfig{Window: time.Minute, Duration: 5 * time.Minute, MaxTracked: 100_000},
 			},
 		},
@@ -47,7 +50,7 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "invalid"),
 			wantErr: []string{
-				`header: "X API Key" is not a header name`, "tenant_attribute: required", "reload_interval: must not be negative",
+				`header: "X API Key" is not a header name`, "tenant_attribute: required", "reload_interval: must not be negative", "summary_interval: must be at least 1s",
 				"lockout.window: must be positive", "lockout.duration: must be positive", "lockout.max_tracked: must be positive",
 			},
 		},

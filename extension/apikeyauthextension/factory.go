@@ -20,6 +20,7 @@ func createDefaultConfig() component.Config {
 		Header:          "X-API-Key",
 		TenantAttribute: "tenant.id",
 		ReloadInterval:  5 * time.Second,
+		SummaryInterval: 10 * time.Second,
 		Lockout: LockoutConfig{
 			Failures:   10,
 			Window:     time.Minute,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"google.golang.org/grpc"
 	grpcmd "google.golang.org/grpc/metadata"
@@ -66,6 +67,11 @@ func (c *clock) advance(d time.Duration) { c.now = c.now.Add(d) }
 // startAuthenticator creates and starts the extension on the keyring's file, with a clock set
 // to t0 (reloading uses the real clock).
 func startAuthenticator(t testing.TB, k *keyring, tweak func(*Config)) (*authenticator, *clock, *componenttest.Telemetry) {
+	return startAuthenticatorOn(t, componenttest.NewNopHost(), k, tweak)
+}
+
+// startAuthenticatorOn is startAuthenticator on a host of the test's (with a ledger).
+func startAuthenticatorOn(t testing.TB, host component.Host, k *keyring, tweak func(*Config)) (*authenticator, *clock, *componenttest.Telemetry) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.KeysFile = k.path
 	cfg.ReloadInterval = 0
@@ -80,7 +86,7 @@ func startAuthenticator(t testing.TB, k *keyring, tweak func(*Config)) (*authent
 	a := ext.(*authenticator)
 	c := &clock{now: t0}
 	a.now = c.Now
-	require.NoError(t, a.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, a.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, a.Shutdown(context.Background())) })
 	return a, c, tel
 }

@@ -19,12 +19,18 @@ import (
 )
 
 // SummaryKey tells summaries apart: the counts of an interval are merged into one event per
-// key.
+// key. Its two parts are the summary's resource id and name, and the values of its two key
+// attributes (AggregatorSettings.KeyAttributes). Both must come from a bounded set or be
+// bounded by MaxKeys: an aggregator never holds more keys than that.
 type SummaryKey struct {
-	// Service is the service.name the decisions were about.
-	Service string
-	// Signal is traces, logs or metrics.
-	Signal string
+	ID   string
+	Name string
+}
+
+// TelemetryKey is the key of a telemetry summary: the service.name the decisions were about
+// and the signal (traces, logs or metrics).
+func TelemetryKey(service, signal string) SummaryKey {
+	return SummaryKey{ID: service, Name: signal}
 }
 
 // AggregatorSettings configure an Aggregator.
@@ -37,6 +43,18 @@ type AggregatorSettings struct {
 	Action string
 	// Classification is the data classification of the summaries.
 	Classification Classification
+	// Outcome is the outcome of the summaries; empty means success (decisions that were
+	// carried out). Summaries of refusals, such as failed logins, are failures.
+	Outcome Outcome
+	// ResourceType is the resource type of the summaries; empty means "telemetry".
+	ResourceType string
+	// KeyAttributes name the attributes that hold the key's ID and Name in each summary;
+	// empty means AttrService and AttrSignal (the parts of a TelemetryKey).
+	KeyAttributes [2]string
+	// Describe, when set, completes the summary of each key (not the overflow summary, which
+	// stands for many keys) once the aggregator has filled it in, e.g. with the actor's IP.
+	// It must leave the event valid (Event.Validate).
+	Describe func(key SummaryKey, ev *Event)
 	// Interval is how long counts are merged before they are recorded.
 	Interval time.Duration
 	// MaxKeys bounds the distinct keys of an interval. The counts of further keys are merged
@@ -154,6 +172,15 @@ func NewAggregator(set AggregatorSettings) (*Aggregator, error) {
 	if set.Logger == nil {
 		set.Logger = zap.NewNop()
 	}
+	if set.Outcome == "" {
+		set.Outcome = OutcomeSuccess
+	}
+	if set.ResourceType == "" {
+		set.ResourceType = "telemetry"
+	}
+	if set.KeyAttributes == [2]string{} {
+		set.KeyAttributes = [2]string{AttrService, AttrSignal}
+	}
 	return &Aggregator{set: set, seed: maphash.MakeSeed(), start: time.Now(),
 		counts: map[SummaryKey]map[string]int64{}, stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
@@ -203,13 +230,13 @@ func (a *Aggregator) countsOf(key SummaryKey) map[string]int64 {
 	if c, ok := a.counts[key]; ok {
 		return c
 	}
-	key = SummaryKey{Service: fit(key.Service), Signal: fit(key.Signal)}
+	key = SummaryKey{ID: fit(key.ID), Name: fit(key.Name)}
 	if c, ok := a.counts[key]; ok {
 		return c
 	}
 	if len(a.counts) < a.set.MaxKeys {
 		// A copy: the key may point into a request buffer.
-		key = SummaryKey{Service: strings.Clone(key.Service), Signal: strings.Clone(key.Signal)}
+		key = SummaryKey{ID: strings.Clone(key.ID), Name: strings.Clone(key.Name)}
 		c := map[string]int64{}
 		a.counts[key] = c
 		return c
@@ -326,11 +353,14 @@ func (a *Aggregator) swap(end time.Time) []Event {
 		AttrIntervalEnd:   end.UTC().Format(time.RFC3339Nano),
 	}
 	keys := slices.SortedFunc(maps.Keys(counts), func(x, y SummaryKey) int {
-		return cmp.Or(strings.Compare(x.Service, y.Service), strings.Compare(x.Signal, y.Signal))
+		return cmp.Or(strings.Compare(x.ID, y.ID), strings.Compare(x.Name, y.Name))
 	})
 	for _, key := range keys {
-		ev := a.event(key.Service, key.Signal, counts[key], interval)
-		ev.Attributes[AttrService], ev.Attributes[AttrSignal] = key.Service, key.Signal
+		ev := a.event(key.ID, key.Name, counts[key], interval)
+		ev.Attributes[a.set.KeyAttributes[0]], ev.Attributes[a.set.KeyAttributes[1]] = key.ID, key.Name
+		if a.set.Describe != nil {
+			a.set.Describe(key, &ev)
+		}
 		evs = append(evs, ev)
 	}
 	if over != nil {
@@ -360,8 +390,8 @@ func (a *Aggregator) event(id, name string, counts map[string]int64, interval ma
 	return Event{
 		Actor:              Actor{Type: ActorSystem, ID: a.set.Actor},
 		Action:             a.set.Action,
-		Resource:           Resource{Type: "telemetry", ID: id, Name: name},
-		Outcome:            OutcomeSuccess,
+		Resource:           Resource{Type: a.set.ResourceType, ID: id, Name: name},
+		Outcome:            a.set.Outcome,
 		Counts:             counts,
 		Attributes:         attrs,
 		DataClassification: a.set.Classification,

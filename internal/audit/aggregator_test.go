@@ -36,7 +36,7 @@ func newAggregator(t testing.TB, rec audit.Recorder, mutate func(*audit.Aggregat
 }
 
 func key(service, signal string) audit.SummaryKey {
-	return audit.SummaryKey{Service: service, Signal: signal}
+	return audit.TelemetryKey(service, signal)
 }
 
 // totals sums each count name over events.
@@ -403,4 +403,37 @@ func BenchmarkAggregatorAdd(b *testing.B) {
 			})
 		})
 	}
+}
+
+func TestAggregatorSummarisesOtherKeysThanTelemetry(t *testing.T) {
+	ledger := &audittest.Ledger{}
+	a := newAggregator(t, ledger, func(s *audit.AggregatorSettings) {
+		s.Actor, s.Action, s.Outcome = "api_key_auth", "login.failure", audit.OutcomeFailure
+		s.ResourceType, s.KeyAttributes = "source", [2]string{"source.address", "key_id"}
+		s.MaxKeys = 1
+		s.Describe = func(k audit.SummaryKey, ev *audit.Event) { ev.Actor.IP = k.ID }
+	})
+	a.Add(audit.SummaryKey{ID: "192.0.2.7", Name: "k1"}, []string{"wrong"}, []int64{1})
+	a.Add(audit.SummaryKey{ID: "192.0.2.7", Name: "k1"}, []string{"wrong"}, []int64{1})
+	a.Add(audit.SummaryKey{ID: "198.51.100.1", Name: "k2"}, []string{"wrong"}, []int64{1}) // past MaxKeys
+	require.NoError(t, a.Flush(context.Background()))
+
+	evs := ledger.Events()
+	require.Len(t, evs, 2)
+	first := evs[0]
+	require.NoError(t, first.Validate())
+	assert.Equal(t, audit.Actor{Type: audit.ActorSystem, ID: "api_key_auth", IP: "192.0.2.7"}, first.Actor)
+	assert.Equal(t, "login.failure", first.Action)
+	assert.Equal(t, audit.OutcomeFailure, first.Outcome)
+	assert.Equal(t, audit.Resource{Type: "source", ID: "192.0.2.7", Name: "k1"}, first.Resource)
+	assert.Equal(t, "192.0.2.7", first.Attributes["source.address"])
+	assert.Equal(t, "k1", first.Attributes["key_id"])
+	assert.NotContains(t, first.Attributes, audit.AttrService)
+	assert.Equal(t, map[string]int64{"batches": 2, "wrong": 2}, first.Counts)
+
+	over := evs[1]
+	require.NoError(t, over.Validate(), "the overflow summary is not described: it stands for many keys")
+	assert.Equal(t, audit.Resource{Type: "source", ID: audit.OverflowResource, Name: audit.OverflowResource}, over.Resource)
+	assert.Empty(t, over.Actor.IP)
+	assert.Equal(t, audit.OutcomeFailure, over.Outcome)
 }

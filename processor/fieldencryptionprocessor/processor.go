@@ -213,7 +213,7 @@ func (p *fieldProcessor) process(ctx context.Context, signal walk.Signal, walkBa
 		p.tb.ProcessorFieldEncryptionValues.Add(ctx, 1, p.attrs.refused[signal])
 		p.tb.ProcessorFieldEncryptionKeyErrors.Add(ctx, 1, p.attrs.keyErrors[signal])
 		if p.agg != nil {
-			p.agg.Add(audit.SummaryKey{Service: vis.service, Signal: signal.String()}, summaryCounts, []int64{0, 0, 1})
+			p.agg.Add(audit.TelemetryKey(vis.service, signal.String()), summaryCounts, []int64{0, 0, 1})
 		}
 		// Not permanent: the sender keeps the batch and tries again once a key can be had.
 		return fmt.Errorf("field_encryption: no data key, the batch is refused so that no plaintext leaves: %w", err)
@@ -353,6 +353,6 @@ func (vis *encryptVisitor) flushSummary(signal walk.Signal) {
 		return
 	}
 	for service, c := range vis.perService {
-		vis.p.agg.Add(audit.SummaryKey{Service: service, Signal: signal.String()}, summaryCounts, []int64{c[0], c[1], 0})
+		vis.p.agg.Add(audit.TelemetryKey(service, signal.String()), summaryCounts, []int64{c[0], c[1], 0})
 	}
 }

@@ -74,7 +74,7 @@ func (st *state) serviceCounts(service string) []int64 {
 func (st *state) summarize() {
 	signal := signals[st.signalIdx].String()
 	for service, c := range st.byService {
-		st.p.summary.Add(audit.SummaryKey{Service: service, Signal: signal}, st.p.countNames, c)
+		st.p.summary.Add(audit.TelemetryKey(service, signal), st.p.countNames, c)
 		if len(st.spare) < maxSpareCounts {
 			clear(c)
 			st.spare = append(st.spare, c)

@@ -190,6 +190,6 @@ func (p *guardProcessor) count(ctx context.Context, wk *work) {
 		})
 	}
 	for service, c := range wk.byService {
-		p.agg.Add(audit.SummaryKey{Service: service, Signal: s.String()}, p.counts.names, c)
+		p.agg.Add(audit.TelemetryKey(service, s.String()), p.counts.names, c)
 	}
 }

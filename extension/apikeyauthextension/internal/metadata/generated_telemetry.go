@@ -25,12 +25,13 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                  metric.Meter
-	mu                     sync.Mutex
-	registrations          []metric.Registration
-	APIKeyAuthKeys         metric.Int64ObservableGauge
-	APIKeyAuthReloadErrors metric.Int64Counter
-	APIKeyAuthRequests     metric.Int64Counter
+	meter                      metric.Meter
+	mu                         sync.Mutex
+	registrations              []metric.Registration
+	APIKeyAuthKeys             metric.Int64ObservableGauge
+	APIKeyAuthReloadErrors     metric.Int64Counter
+	APIKeyAuthRequests         metric.Int64Counter
+	APIKeyAuthSummariesDropped metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -103,6 +104,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_api_key_auth_requests",
 		metric.WithDescription("Requests authenticated, by outcome and, for refused ones, the reason. [Development]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.APIKeyAuthSummariesDropped, err = builder.meter.Int64Counter(
+		"otelcol_api_key_auth_summaries_dropped",
+		metric.WithDescription("Login failure summaries given up after the audit ledger refused them at every retry (the refusals are still counted in api_key_auth_requests). [Development]"),
+		metric.WithUnit("{summary}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -66,3 +66,19 @@ func AssertEqualAPIKeyAuthRequests(t *testing.T, tt *componenttest.Telemetry, dp
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualAPIKeyAuthSummariesDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_api_key_auth_summaries_dropped",
+		Description: "Login failure summaries given up after the audit ledger refused them at every retry (the refusals are still counted in api_key_auth_requests). [Development]",
+		Unit:        "{summary}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_api_key_auth_summaries_dropped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

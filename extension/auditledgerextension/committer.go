@@ -168,6 +168,11 @@ func (l *ledgerExtension) write(group []*sealedBatch) {
 			}
 			l.shipper.poke()
 		}
+		if l.alerts != nil {
+			for _, sb := range written {
+				l.alerts.Observe(sb.entries)
+			}
+		}
 	}
 	if dups > 0 {
 		l.tb.AuditLedgerDuplicates.Add(ctx, int64(dups))

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/alerting"
 	"github.com/otelwarden/warden/internal/awskms"
 	"github.com/otelwarden/warden/internal/confkeys"
 	"github.com/otelwarden/warden/internal/ledger"
@@ -40,6 +41,8 @@ type Config struct {
 	// starting; new_stream leaves the damaged stream as it is, for investigation, and starts a
 	// new stream whose first entry names the old stream's last good checkpoint.
 	OnDamage OnDamage `mapstructure:"on_damage"`
+	// Alerts posts the entries that match its rules to webhooks as they become durable.
+	Alerts alerting.Config `mapstructure:"alerts"`
 
 	_ struct{}
 }

@@ -8,11 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/alerting"
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
+	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/awskms"
 )
 
@@ -69,7 +72,61 @@ func TestConfigFull(t *testing.T) {
 		DedupWindow: 5000,
 		MaxBatch:    1024,
 		OnDamage:    OnDamageNewStream,
+		Alerts:      fullAlerts(),
 	}, cfg)
+}
+
+func fullAlerts() alerting.Config {
+	security := alerting.NewDefaultWebhookConfig()
+	security.Endpoint = "https://hooks.example.com/warden"
+	security.Headers = map[string]configopaque.String{"Authorization": "Bearer s3cret"}
+	security.Timeout = 5 * time.Second
+	security.RetryOnFailure.MaxElapsedTime = 10 * time.Minute
+	chat := alerting.NewDefaultWebhookConfig()
+	chat.Endpoint = "https://hooks.slack.com/services/T000/B000/XXXX"
+	chat.Format = alerting.FormatSlack
+	chat.RetryOnFailure.Enabled = false
+	return alerting.Config{
+		QueueSize: 50,
+		Webhooks:  map[string]alerting.WebhookConfig{"security": security, "chat": chat},
+		Rules: []alerting.RuleConfig{
+			{Name: "sensitive-actions", Actions: []string{"action.executed", "user.deleted", "retention.changed", "api_key.*"}, Webhook: "security"},
+			{
+				Name: "brute-force", Actions: []string{"login.failure"}, Outcomes: []audit.Outcome{audit.OutcomeFailure},
+				Threshold: &alerting.ThresholdConfig{Count: 10, Window: time.Minute, By: alerting.GroupByActorIP, MaxGroups: 1000},
+				Webhook:   "chat",
+			},
+		},
+	}
+}
+
+func TestConfigAlertsReportsEverything(t *testing.T) {
+	_, err := loadConfig(t, "alerts_invalid")
+	require.Error(t, err)
+	for _, want := range []string{
+		"alerts: queue_size: must be positive",
+		`webhooks::bad::endpoint: "ftp://hooks.example.com" is not an http or https URL`,
+		`webhooks::bad::format: unknown "xml" (want json or slack)`,
+		"webhooks::bad::timeout: must be positive",
+		"rules[0]::name: required",
+		"rules[0]::actions: required",
+		`rules[0]::webhook: "nowhere" is not one of webhooks (bad)`,
+		`rules[1] (twice)::actions: "user.*.x" is not an action`,
+		`rules[1] (twice)::outcomes: unknown outcome "maybe"`,
+		"rules[2] (twice)::name: used by an earlier rule",
+		"rules[2] (twice)::threshold::count: must be at least 1",
+		"rules[2] (twice)::threshold::window: must be positive",
+		`rules[2] (twice)::threshold::by: unknown "tenant"`,
+		"rules[2] (twice)::threshold::max_groups: must be positive",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.NotContains(t, err.Error(), `"ok.action"`)
+
+	_, err = loadConfig(t, "alerts_typo")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `alerts: webhooks.security: unknown key "fromat"`)
+	assert.Contains(t, err.Error(), `"format"`)
 }
 
 func TestConfigPostgresDefaults(t *testing.T) {

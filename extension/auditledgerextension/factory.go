@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension"
 
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/alerting"
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
 )
 
@@ -42,6 +43,7 @@ func createDefaultConfig() component.Config {
 		DedupWindow: 100_000,
 		MaxBatch:    4096,
 		OnDamage:    OnDamageRefuse,
+		Alerts:      alerting.Config{QueueSize: 1000},
 	}
 }
 

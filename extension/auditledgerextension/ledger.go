@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/alerting"
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/ledger"
@@ -86,6 +87,8 @@ type ledgerExtension struct {
 
 	shipper   *pgShipper
 	witnesses *witnesses
+	// alerts matches durable entries against the alert rules (nil: no rules).
+	alerts *alerting.Alerter
 }
 
 type signerHolder struct{ s ledger.Signer }
@@ -206,6 +209,12 @@ func (l *ledgerExtension) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	if l.alerts != nil {
+		// First, while the ledger still records what became of the alerts in flight.
+		if err := l.alerts.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := l.Record(ctx, l.systemEvent(ledger.ActionStop)); err != nil {
 		errs = append(errs, fmt.Errorf("recording the stop: %w", err))
 	}

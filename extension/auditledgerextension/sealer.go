@@ -15,7 +15,7 @@ type sealedBatch struct {
 	lastSeq  uint64
 	lastHash string
 	ids      []string
-	entries  []ledger.Entry // for the PostgreSQL shipper, when there is one
+	entries  []ledger.Entry // for the PostgreSQL shipper and the alerts, when there are any
 	dups     int
 }
 
@@ -99,7 +99,7 @@ func (l *ledgerExtension) seal(reqs []*request) *sealedBatch {
 				break
 			}
 			sb.lastSeq, sb.lastHash = e.Seq, e.Hash
-			if l.shipper != nil {
+			if l.shipper != nil || l.alerts != nil {
 				sb.entries = append(sb.entries, e)
 			}
 		}

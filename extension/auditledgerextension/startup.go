@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/alerting"
 	"github.com/otelwarden/warden/internal/awskms"
 	"github.com/otelwarden/warden/internal/ledger"
 )
@@ -89,6 +91,18 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 		if _, err := l.witnesses.add(witnessPostgresName, p.publish, sinkWitnessPostgres, p.close); err != nil {
 			_ = j.Close()
 			return err
+		}
+	}
+	if l.cfg.Alerts.Enabled() {
+		l.alerts = alerting.New(&l.cfg.Alerts, alerting.Settings{
+			Recorder: l, Actor: l.id.String(), Stream: l.stream, Logger: l.logger,
+			Count: func(ctx context.Context, webhook, outcome string) {
+				l.tb.AuditLedgerAlerts.Add(ctx, 1, metric.WithAttributes(attribute.String("webhook", webhook), attribute.String("outcome", outcome)))
+			},
+		})
+		if err := l.alerts.Start(ctx); err != nil {
+			_ = j.Close()
+			return fmt.Errorf("audit_ledger: %w", err)
 		}
 	}
 	l.stopCh, l.writerDone = make(chan struct{}), make(chan struct{})

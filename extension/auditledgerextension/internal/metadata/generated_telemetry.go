@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	meter                     metric.Meter
 	mu                        sync.Mutex
 	registrations             []metric.Registration
+	AuditLedgerAlerts         metric.Int64Counter
 	AuditLedgerCheckpoints    metric.Int64Counter
 	AuditLedgerCommitDuration metric.Float64Histogram
 	AuditLedgerDuplicates     metric.Int64Counter
@@ -93,6 +94,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.AuditLedgerAlerts, err = builder.meter.Int64Counter(
+		"otelcol_audit_ledger_alerts",
+		metric.WithDescription("Alerts raised by the alert rules, and what became of them, per webhook. [Development]"),
+		metric.WithUnit("{alert}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.AuditLedgerCheckpoints, err = builder.meter.Int64Counter(
 		"otelcol_audit_ledger_checkpoints",
 		metric.WithDescription("Checkpoints written (signed when a signing key is configured). [Development]"),

@@ -24,6 +24,7 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.AuditLedgerAlerts.Add(context.Background(), 1)
 	tb.AuditLedgerCheckpoints.Add(context.Background(), 1)
 	tb.AuditLedgerCommitDuration.Record(context.Background(), 1)
 	tb.AuditLedgerDuplicates.Add(context.Background(), 1)
@@ -32,6 +33,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AuditLedgerRepairedBytes.Add(context.Background(), 1)
 	tb.AuditLedgerSinkEntries.Add(context.Background(), 1)
 	tb.AuditLedgerSinkErrors.Add(context.Background(), 1)
+	AssertEqualAuditLedgerAlerts(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditLedgerCheckpoints(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())

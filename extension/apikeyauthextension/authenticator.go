@@ -356,10 +356,14 @@ func scopeOfMethod(method string) (apikeys.Scope, bool) {
 	return "", false
 }
 
-// remoteIP returns the IP of a TCP or UDP remote address without allocating; other
-// addresses (or none) give the zero Addr, which the lockout does not track.
+// remoteIP returns the IP of a remote address without allocating: an IP address (as the
+// collector's HTTP servers give it) or a TCP or UDP address (gRPC). Other addresses (or none)
+// give the zero Addr, which the lockout does not track.
 func remoteIP(addr net.Addr) netip.Addr {
 	switch a := addr.(type) {
+	case *net.IPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
 	case *net.TCPAddr:
 		ip, _ := netip.AddrFromSlice(a.IP)
 		return ip.Unmap()

@@ -111,3 +111,21 @@ func TestLedgerMustBeALedger(t *testing.T) {
 	err = ext.Start(context.Background(), componenttest.NewNopHost())
 	require.ErrorIs(t, err, audit.ErrLedgerNotFound)
 }
+
+// The HTTP server of confighttp gives the authenticator the sender's address as a *net.IPAddr
+// (gRPC gives a *net.TCPAddr): the lockout and the summaries must see both.
+func TestLockoutSeesTheAddressesOfBothProtocols(t *testing.T) {
+	k := standardKeyring(t)
+	a, _, _ := startAuthenticator(t, k, func(c *Config) { c.Lockout.Failures = 2 })
+	for _, ctx := range []context.Context{
+		client.NewContext(context.Background(), client.Info{Addr: &net.IPAddr{IP: net.ParseIP("192.0.2.1")}}),
+		client.NewContext(context.Background(), client.Info{Addr: &net.TCPAddr{IP: net.ParseIP("192.0.2.2"), Port: 5000}}),
+	} {
+		for range 2 {
+			_, err := a.Authenticate(ctx, map[string][]string{"X-Api-Key": {"not-a-key"}})
+			require.ErrorIs(t, err, errMalformed)
+		}
+		_, err := a.Authenticate(ctx, map[string][]string{"X-Api-Key": {k.keys["good"]}})
+		require.ErrorIs(t, err, errLocked, "%v", client.FromContext(ctx).Addr)
+	}
+}

@@ -117,7 +117,7 @@ func TestConfigAlertsReportsEverything(t *testing.T) {
 		"rules[2] (twice)::threshold::count: must be at least 1",
 		"rules[2] (twice)::threshold::window: must be positive",
 		`rules[2] (twice)::threshold::by: unknown "tenant"`,
-		"rules[2] (twice)::threshold::max_groups: must be positive",
+		"rules[2] (twice)::threshold::max_groups: must not be negative",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

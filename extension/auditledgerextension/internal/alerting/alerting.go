@@ -149,7 +149,11 @@ func New(cfg *Config, set Settings) *Alerter {
 			}
 		}
 		if rc.Threshold != nil {
-			groups, _ := simplelru.NewLRU[string, *window](rc.Threshold.MaxGroups, nil)
+			size := rc.Threshold.MaxGroups
+			if size == 0 {
+				size = DefaultMaxGroups
+			}
+			groups, _ := simplelru.NewLRU[string, *window](size, nil)
 			r.thr = &threshold{cfg: *rc.Threshold, groups: groups}
 		}
 		a.rules = append(a.rules, r)

@@ -106,11 +106,14 @@ type ThresholdConfig struct {
 	Window time.Duration `mapstructure:"window"`
 	By     GroupBy       `mapstructure:"by"`
 	// MaxGroups bounds the groups counted at once; the least recently seen are forgotten
-	// first.
+	// first. 0 means DefaultMaxGroups.
 	MaxGroups int `mapstructure:"max_groups"`
 
 	_ struct{}
 }
+
+// DefaultMaxGroups is a threshold's bound on groups when max_groups is not set.
+const DefaultMaxGroups = 10_000
 
 // NewDefaultWebhookConfig returns the defaults a webhook's settings are read over.
 func NewDefaultWebhookConfig() WebhookConfig {
@@ -187,8 +190,8 @@ func (c *Config) Validate() error {
 			default:
 				errs = append(errs, fmt.Errorf("%s::threshold::by: unknown %q (want actor_ip, actor_id, resource_id or none)", prefix, t.By))
 			}
-			if t.MaxGroups <= 0 {
-				errs = append(errs, fmt.Errorf("%s::threshold::max_groups: must be positive", prefix))
+			if t.MaxGroups < 0 {
+				errs = append(errs, fmt.Errorf("%s::threshold::max_groups: must not be negative (0: %d)", prefix, DefaultMaxGroups))
 			}
 		}
 	}

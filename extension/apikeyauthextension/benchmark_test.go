@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelwarden/warden/internal/apikeys"
+	"github.com/otelwarden/warden/internal/audit/audittest"
 )
 
 // BenchmarkAuthenticate authenticates one request against a keys file of 10,000 keys, as the
@@ -54,4 +55,22 @@ func BenchmarkAuthenticate(b *testing.B) {
 			require.Equal(b, c.ok, res == apikeys.OK)
 		})
 	}
+}
+
+// BenchmarkRefusalSummarised is a refused request with a ledger configured: the refusal is
+// merged into its source's login.failure summary (one map lookup under a lock), never a ledger
+// write per request.
+func BenchmarkRefusalSummarised(b *testing.B) {
+	k := standardKeyring(b)
+	a, _, _ := startAuthenticatorOn(b, audittest.Host{ledgerID: &audittest.Ledger{}}, k, func(c *Config) {
+		c.Ledger, c.SummaryInterval, c.Lockout.Failures = &ledgerID, time.Hour, 0
+	})
+	ctx := fromAddr("10.0.0.1")
+	headers := map[string][]string{"x-api-key": {k.keys["good"][:len(k.keys["good"])-43] + strings.Repeat("A", 43)}}
+	b.ReportAllocs()
+	var err error
+	for b.Loop() {
+		_, err = a.Authenticate(ctx, headers)
+	}
+	require.ErrorIs(b, err, errRefused)
 }

@@ -11,7 +11,6 @@ import (
 type Engine struct {
 	mu      sync.Mutex
 	h       *engineHandle
-	dir     string
 	version string
 	closed  bool
 }
@@ -22,14 +21,11 @@ func OpenEngine(libPath, dir string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{h: h, dir: dir, version: version}, nil
+	return &Engine{h: h, version: version}, nil
 }
 
 // Version is the engine's version, as chdb_version reports it.
 func (e *Engine) Version() string { return e.version }
-
-// Dir is the directory the engine keeps its data in.
-func (e *Engine) Dir() string { return e.dir }
 
 // session runs fn with the engine to itself.
 func (e *Engine) session(fn func(h *engineHandle) error) error {

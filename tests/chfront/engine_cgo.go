@@ -199,5 +199,3 @@ func (h *engineHandle) close() {
 	C.wch_close(h.conn)
 	C.wch_shutdown()
 }
-
-const cgoAvailable = true

@@ -15,5 +15,3 @@ func (*engineHandle) query(string, string) ([]byte, error) { return nil, errNoCg
 func (*engineHandle) insert(string, string, []byte) error { return errNoCgo }
 
 func (*engineHandle) close() {}
-
-const cgoAvailable = false

@@ -12,6 +12,12 @@ TELEMETRYGEN := $(TOOLS)/telemetrygen
 LOCALKMS     := $(TOOLS)/local-kms
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
+# chDB, the ClickHouse engine as a library, for the ClickHouse tests (tests/chfront): the npm
+# package's libchdb.so, fetched once into .tools/chdb. The tests find it through WARDEN_CHDB_LIB.
+CHDB_VERSION := 26.7.3-stable.1
+CHDB_PACKAGE := @chdb/lib-linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)-gnu@$(CHDB_VERSION)
+CHDB_LIB     := $(TOOLS)/chdb/libchdb.so
+CHDB_ENV      = WARDEN_CHDB_LIB=$$([ -f $(CHDB_LIB) ] && echo $(CHDB_LIB))
 
 COLLECTOR := bin/otelcol-warden
 WARDENCTL := bin/wardenctl
@@ -23,7 +29,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './_
 TEST_FLAGS ?= -race -timeout 20m
 E2E_FLAGS  ?= -timeout 40m
 
-.PHONY: build run test unit-test alloc-test e2e telemetrygen precision bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
+.PHONY: build run test unit-test alloc-test e2e chdb telemetrygen precision bench bench-pipeline fuzz generate lint fmt verify-manifest tools clean validate
 
 ## tools: build the pinned tools into .tools/
 tools: $(OCB) $(MDATAGEN) $(TELEMETRYGEN) $(LOCALKMS)
@@ -36,6 +42,19 @@ $(TELEMETRYGEN): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS)/ github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen
 $(LOCALKMS): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS)/ github.com/nsmithuk/local-kms
+
+## chdb: libchdb.so for the ClickHouse tests, with npm (about 180 MB, once); without npm or its
+## registry it says so and those tests are skipped
+chdb:
+	@[ -f $(CHDB_LIB) ] && exit 0; \
+	if [ "$$(uname -s)" != Linux ] || ! command -v npm >/dev/null; then \
+		echo "chdb: needs Linux and npm; the ClickHouse tests will be skipped"; exit 0; fi; \
+	echo "chdb: fetching $(CHDB_PACKAGE) with npm (about 180 MB, once)"; \
+	mkdir -p $(dir $(CHDB_LIB)) && tmp=$$(mktemp -d $(dir $(CHDB_LIB))fetch.XXXXXX) && \
+	if (cd $$tmp && npm pack --silent $(CHDB_PACKAGE) >/dev/null && tar -xzf *.tgz package/libchdb.so); then \
+		mv $$tmp/package/libchdb.so $(CHDB_LIB); \
+	else echo "chdb: npm could not fetch $(CHDB_PACKAGE); the ClickHouse tests will be skipped"; fi; \
+	rm -rf $$tmp
 
 ## telemetrygen: just the load generator the READMEs send data with (also `make .tools/telemetrygen`)
 telemetrygen: $(TELEMETRYGEN)
@@ -65,18 +84,18 @@ run: build
 ## test: every test: unit and in-process tests, then e2e against the built binary
 test: unit-test alloc-test e2e
 
-unit-test:
+unit-test: chdb
 	@echo "unit and in-process tests with the race detector (a few minutes; compiling them first takes longer on a fresh machine)"
-	$(GO) test $(TEST_FLAGS) ./...
+	$(CHDB_ENV) $(GO) test $(TEST_FLAGS) ./...
 
 # The allocation tests skip themselves under the race detector (it allocates): run them once
 # more without it.
 alloc-test:
 	$(GO) test -count=1 -run 'Alloc' ./...
 
-e2e: build $(TELEMETRYGEN) $(LOCALKMS)
+e2e: build $(TELEMETRYGEN) $(LOCALKMS) chdb
 	@echo "end-to-end tests against $(COLLECTOR) (about 3 minutes)"
-	WARDEN_ROOT=$(ROOT) $(GO) test -tags e2e -count=1 $(E2E_FLAGS) ./tests/e2e/...
+	WARDEN_ROOT=$(ROOT) $(CHDB_ENV) $(GO) test -tags e2e -count=1 $(E2E_FLAGS) ./tests/e2e/...
 
 ## validate: every config in the repository validates with the built collector
 validate: $(COLLECTOR)

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelwarden/warden/tests/chfront"
 )
 
 var (
@@ -44,6 +46,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	code := m.Run()
+	chfront.CloseShared()
 	if left := started.alive(); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "e2e: processes left running after the tests: %s\n", strings.Join(left, ", "))
 		started.killAll()

@@ -91,7 +91,7 @@ unit-test: chdb
 # The allocation tests skip themselves under the race detector (it allocates): run them once
 # more without it.
 alloc-test:
-	$(GO) test -count=1 -run 'Alloc' ./...
+	$(GO) test -count=1 -run 'Alloc|LinearTime' ./...
 
 e2e: build $(TELEMETRYGEN) $(LOCALKMS) chdb
 	@echo "end-to-end tests against $(COLLECTOR) (about 3 minutes)"

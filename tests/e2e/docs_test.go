@@ -169,18 +169,16 @@ func runDocument(t *testing.T, path string) {
 	}
 	cleanup()
 	defer cleanup() // deferred before the background processes' stop, so it runs after it
-	var background []*exec.Cmd
+	var background []*backgroundProcess
 	stopBackground := func() {
 		for i := len(background) - 1; i >= 0; i-- {
-			c := background[i]
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _ = c.Wait(); close(done) }()
+			p := background[i]
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 			select {
-			case <-done:
+			case <-p.exited:
 			case <-time.After(20 * time.Second):
-				_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-				<-done
+				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+				<-p.exited
 			}
 		}
 		background = nil
@@ -211,8 +209,10 @@ func runDocument(t *testing.T, path string) {
 			require.NoError(t, err)
 			cmd.Stdout, cmd.Stderr = log, log
 			require.NoError(t, cmd.Start(), where)
-			background = append(background, cmd)
-			waitUp(t, where, b.wait, log.Name())
+			p := &backgroundProcess{cmd: cmd, exited: make(chan struct{})}
+			go func() { _ = cmd.Wait(); close(p.exited) }()
+			background = append(background, p)
+			waitUp(t, where, b.wait, p, log.Name())
 			continue
 		}
 		script := "source " + envFile + " 2>/dev/null\n" + b.code + "\n__rc=$?\nexport -p > " + envFile + "\nexit $__rc\n"
@@ -230,12 +230,19 @@ func runDocument(t *testing.T, path string) {
 	t.Logf("%s: %d blocks ran", rel, ran)
 }
 
+// backgroundProcess is what a background block started, in its own process group.
+type backgroundProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once it has exited
+}
+
 // defaultWait is the health endpoint of a collector on the documented default ports.
 const defaultWait = "http://127.0.0.1:13133/"
 
 // waitUp waits for what a background block started to be up: until addr answers 200 when it is
 // a URL (a collector's health endpoint), until it accepts a connection when it is HOST:PORT.
-func waitUp(t *testing.T, where, addr, logFile string) {
+// It fails at once when the process exits first (a port taken, a bad config).
+func waitUp(t *testing.T, where, addr string, p *backgroundProcess, logFile string) {
 	t.Helper()
 	if addr == "" {
 		addr = defaultWait
@@ -255,9 +262,15 @@ func waitUp(t *testing.T, where, addr, logFile string) {
 		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); {
 		if up() {
 			return
+		}
+		select {
+		case <-p.exited:
+			log, _ := os.ReadFile(logFile)
+			t.Fatalf("%s: exited before %s was up:\n%s", where, addr, tail(string(log), 40))
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	log, _ := os.ReadFile(logFile)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,22 +25,25 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "local-kms:", err)
 		os.Exit(1)
 	}
 }
 
-func getenv(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// run serves until ctx is done, reading its settings through getenv and saying what it does on
+// log.
+func run(ctx context.Context, getenv func(string) string, log io.Writer) error {
+	setting := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
 	}
-	return def
-}
-
-func run() error {
-	kmstest.SetAccount(getenv("KMS_ACCOUNT_ID", "111122223333"), getenv("KMS_REGION", "eu-west-2"))
-	dir, err := filepath.Abs(getenv("KMS_DATA_PATH", filepath.Join("data", "local-kms")))
+	kmstest.SetAccount(setting("KMS_ACCOUNT_ID", "111122223333"), setting("KMS_REGION", "eu-west-2"))
+	dir, err := filepath.Abs(setting("KMS_DATA_PATH", filepath.Join("data", "local-kms")))
 	if err != nil {
 		return err
 	}
@@ -51,30 +55,29 @@ func run() error {
 		return fmt.Errorf("database in %s: %w", dir, err)
 	}
 	defer db.Close()
-	if seed := os.Getenv("KMS_SEED_PATH"); seed != "" {
+	if seed := getenv("KMS_SEED_PATH"); seed != "" {
 		keys, aliases, err := kmstest.Seed(db, seed)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "local-kms: %s: %d new keys and %d new aliases\n", seed, keys, aliases)
+		fmt.Fprintf(log, "local-kms: %s: %d new keys and %d new aliases\n", seed, keys, aliases)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", getenv("PORT", "8080")))
+	// Never on every interface: the server accepts any credentials.
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", setting("PORT", "8080")))
 	if err != nil {
 		return err
 	}
 	logger := logrus.New()
-	logger.SetOutput(os.Stderr)
+	logger.SetOutput(log)
 	logger.SetLevel(logrus.WarnLevel)
 	srv := &http.Server{Handler: kmstest.Handler(db, logger), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	fmt.Fprintf(os.Stderr, "local-kms: serving KMS on http://%s (data in %s)\n", ln.Addr(), dir)
+	fmt.Fprintf(log, "local-kms: serving KMS on http://%s (data in %s)\n", ln.Addr(), dir)
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -5,7 +5,9 @@ SHELL := /bin/bash
 GO        ?= go
 ROOT      := $(CURDIR)
 TOOLS     := $(ROOT)/.tools
-# Every tool version is pinned once, in tools/go.mod (ocb, mdatagen, telemetrygen, local-kms).
+# Every tool version is pinned once, in tools/go.mod (ocb, mdatagen, telemetrygen); local-kms is
+# pinned in go.mod and served on 127.0.0.1 only by internal/kmstest/cmd/local-kms (upstream's
+# binary listens on every interface and checks no credentials).
 OCB          := $(TOOLS)/builder
 MDATAGEN     := $(TOOLS)/mdatagen
 TELEMETRYGEN := $(TOOLS)/telemetrygen
@@ -40,8 +42,8 @@ $(MDATAGEN): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS)/ go.opentelemetry.io/collector/cmd/mdatagen
 $(TELEMETRYGEN): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS)/ github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen
-$(LOCALKMS): tools/go.mod tools/go.sum
-	cd tools && $(GO) build -o $(TOOLS)/ github.com/nsmithuk/local-kms
+$(LOCALKMS): go.mod go.sum $(wildcard internal/kmstest/*.go internal/kmstest/cmd/local-kms/*.go)
+	$(GO) build -o $(LOCALKMS) ./internal/kmstest/cmd/local-kms
 
 ## chdb: libchdb.so for the ClickHouse tests, with npm (about 180 MB, once); without npm or its
 ## registry it says so and those tests are skipped

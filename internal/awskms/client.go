@@ -34,8 +34,9 @@ const (
 
 // NewClient validates cfg and builds a KMS client from it: credentials from the SDK's default
 // chain (environment, shared files, web identity, instance or task role), the region of cfg (or
-// of its key ARN, or the default chain's), cfg.Endpoint as base endpoint when set, and the
-// retry and timeout bounds above. It makes no call to KMS.
+// of its key ARN, or the default chain's), cfg.Endpoint as base endpoint when set (else the
+// SDK's: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, the region's), and the retry and timeout
+// bounds above. It makes no call to KMS.
 func NewClient(ctx context.Context, cfg Config) (*kms.Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("aws kms: %w", err)

@@ -48,6 +48,9 @@ func TestNewClientOptions(t *testing.T) {
 		{name: "region of the environment", cfg: Config{KeyID: testKeyID}, env: map[string]string{"AWS_REGION": "us-west-2"}, wantRegion: "us-west-2"},
 		{name: "configured region before the environment's", cfg: Config{KeyID: testKeyID, Region: "eu-west-3"}, env: map[string]string{"AWS_REGION": "us-west-2"}, wantRegion: "eu-west-3"},
 		{name: "endpoint", cfg: Config{KeyID: testKeyID, Region: "eu-west-2", Endpoint: "http://127.0.0.1:8080"}, wantRegion: "eu-west-2", wantEndpoint: "http://127.0.0.1:8080"},
+		{name: "endpoint of the environment, for KMS", cfg: Config{KeyID: testKeyID, Region: "eu-west-2"}, env: map[string]string{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4599"}, wantRegion: "eu-west-2", wantEndpoint: "http://127.0.0.1:4599"},
+		{name: "endpoint of the environment, for every service", cfg: Config{KeyID: testKeyID, Region: "eu-west-2"}, env: map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, wantRegion: "eu-west-2", wantEndpoint: "http://127.0.0.1:4566"},
+		{name: "configured endpoint before the environment's", cfg: Config{KeyID: testKeyID, Region: "eu-west-2", Endpoint: "http://127.0.0.1:8080"}, env: map[string]string{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:4599"}, wantRegion: "eu-west-2", wantEndpoint: "http://127.0.0.1:8080"},
 		{name: "no region anywhere", cfg: Config{KeyID: "alias/warden"}, wantErr: "aws kms: no AWS region: set region, give key_id as an ARN, or set AWS_REGION"},
 		{name: "invalid config", cfg: Config{Region: "moon"}, wantErr: `aws kms: key_id: required`},
 	}

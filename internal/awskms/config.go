@@ -22,7 +22,8 @@ type Config struct {
 	// the default chain (AWS_REGION, the shared config file).
 	Region string `mapstructure:"region"`
 	// Endpoint overrides the KMS endpoint URL, e.g. a VPC endpoint or a local KMS
-	// ("http://127.0.0.1:8080"). Empty uses the region's standard endpoint.
+	// ("http://127.0.0.1:8080"). Empty uses the SDK's: AWS_ENDPOINT_URL_KMS or AWS_ENDPOINT_URL
+	// (or endpoint_url in the shared config) when set, else the region's standard endpoint.
 	Endpoint string `mapstructure:"endpoint"`
 }
 

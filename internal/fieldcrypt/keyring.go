@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -288,8 +289,12 @@ func wrapAAD(keyID string, ec Context) []byte {
 }
 
 // GenerateKeyring writes a new keyring file at path holding one active default key, mode
-// 0600, atomically. It refuses to replace an existing file.
+// 0600, atomically, in a directory made for it (mode 0700) if there is none. It refuses to
+// replace an existing file.
 func GenerateKeyring(path string) (KeyInfo, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return KeyInfo{}, err
+	}
 	f := &keyringFile{Format: keyringFormat, Version: keyringVersion}
 	k := f.addKey("", time.Now())
 	defer clear(f.Keys[0].Material)

@@ -16,6 +16,19 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
+// As the README's `wardenctl keys generate --out keys/field-keyring.json` runs in a fresh
+// checkout: the directory is made, for the owner only.
+func TestGenerateKeyringMakesItsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys", "fields")
+	_, err := GenerateKeyring(filepath.Join(dir, "keyring.json"))
+	require.NoError(t, err)
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, fs.FileMode(0o700), info.Mode().Perm())
+	_, err = Load(filepath.Join(dir, "keyring.json"))
+	require.NoError(t, err)
+}
+
 func TestGenerateKeyring(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keyring.json")
@@ -52,8 +65,8 @@ func TestGenerateKeyring(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "the existing keyring is untouched")
 
-	_, err = GenerateKeyring(filepath.Join(dir, "missing", "keyring.json"))
-	require.Error(t, err)
+	_, err = GenerateKeyring(filepath.Join(path, "keyring.json"))
+	require.Error(t, err, "under a file, not a directory")
 }
 
 func TestRotate(t *testing.T) {

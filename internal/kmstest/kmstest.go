@@ -43,6 +43,13 @@ const (
 
 var setGlobals sync.Once
 
+// SetAccount sets the account and region that local-kms's ARNs name. It writes local-kms's
+// package variables: call it before any request is served.
+func SetAccount(account, region string) {
+	config.AWSAccountId = account
+	config.AWSRegion = region
+}
+
 // Server is a running local-kms.
 type Server struct {
 	http   *httptest.Server
@@ -76,12 +83,9 @@ func Start(t testing.TB) *Server {
 	// Written once, before any server serves, so that handlers of parallel tests never read
 	// them while they change. local-kms's config.DatabasePath is only read by its own main
 	// loop, which is not used: each server opens its own database below.
-	setGlobals.Do(func() {
-		config.AWSAccountId = AccountID
-		config.AWSRegion = Region
-	})
+	setGlobals.Do(func() { SetAccount(AccountID, Region) })
 	dir := filepath.Join(t.TempDir(), "local-kms")
-	db, err := openDatabase(dir)
+	db, err := OpenDatabase(dir)
 	if err != nil {
 		t.Fatalf("kmstest: local-kms database in %s: %v", dir, err)
 	}
@@ -138,8 +142,9 @@ func awaitDatabaseGoroutines() {
 	}
 }
 
-// openDatabase opens local-kms's LevelDB store, which panics rather than returning an error.
-func openDatabase(dir string) (db *data.Database, err error) {
+// OpenDatabase opens local-kms's LevelDB store in dir (created when missing), which panics
+// rather than returning an error.
+func OpenDatabase(dir string) (db *data.Database, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -148,8 +153,7 @@ func openDatabase(dir string) (db *data.Database, err error) {
 	return data.NewDatabase(dir), nil
 }
 
-// serve is local-kms's request dispatch (its own is unexported): the operation named by
-// X-Amz-Target ("TrentService.Sign") is the handler method of that name.
+// serve answers as local-kms does, unless the server is down, and counts the operations.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.down.Load() {
 		if hj, ok := w.(http.Hijacker); ok {
@@ -161,35 +165,46 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	switch {
-	case r.URL.Path != "/":
-		http.Error(w, "Page not found", http.StatusNotFound)
-		return
-	case r.Method != http.MethodPost:
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
-		return
-	case !strings.Contains(r.Header.Get("Content-Type"), "json"):
-		http.Error(w, "Only JSON based content types accepted", http.StatusUnsupportedMediaType)
-		return
-	}
-	target := r.Header.Get("X-Amz-Target")
-	_, op, _ := strings.Cut(target, ".")
+	_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	n, _ := s.calls.LoadOrStore(op, new(atomic.Int64))
 	n.(*atomic.Int64).Add(1)
-	h := handler.NewRequestHandler(r, s.logger, s.db)
-	m := reflect.ValueOf(h).MethodByName(op)
-	if op == "" || !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
-		http.Error(w, "Passed X-Amz-Target ("+target+") is not implemented", http.StatusNotImplemented)
-		return
-	}
-	res, ok := m.Call(nil)[0].Interface().(handler.Response)
-	if !ok {
-		http.Error(w, "local-kms: "+op+" returned no response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(res.Code)
-	_, _ = io.WriteString(w, res.Body)
+	Handler(s.db, s.logger).ServeHTTP(w, r)
+}
+
+// Handler is local-kms's request dispatch (its own is unexported, and its server listens on
+// every interface) over db: the operation named by X-Amz-Target ("TrentService.Sign") is the
+// handler method of that name. Account and region are local-kms's package variables (see
+// SetAccount).
+func Handler(db *data.Database, logger *logrus.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != "/":
+			http.Error(w, "Page not found", http.StatusNotFound)
+			return
+		case r.Method != http.MethodPost:
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+			return
+		case !strings.Contains(r.Header.Get("Content-Type"), "json"):
+			http.Error(w, "Only JSON based content types accepted", http.StatusUnsupportedMediaType)
+			return
+		}
+		target := r.Header.Get("X-Amz-Target")
+		_, op, _ := strings.Cut(target, ".")
+		h := handler.NewRequestHandler(r, logger, db)
+		m := reflect.ValueOf(h).MethodByName(op)
+		if op == "" || !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+			http.Error(w, "Passed X-Amz-Target ("+target+") is not implemented", http.StatusNotImplemented)
+			return
+		}
+		res, ok := m.Call(nil)[0].Interface().(handler.Response)
+		if !ok {
+			http.Error(w, "local-kms: "+op+" returned no response", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(res.Code)
+		_, _ = io.WriteString(w, res.Body)
+	})
 }
 
 // Endpoint is the server's base URL ("http://127.0.0.1:PORT").

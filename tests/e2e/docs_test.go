@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,13 +26,19 @@ import (
 // documented default ports. An HTML comment right above a block says how:
 //
 //	<!-- doc-test: skip REASON -->                  illustrative, or needs what a test machine has not
-//	<!-- doc-test: background [command=CMD] -->    a long-running command: the block (or CMD, when the
+//	<!-- doc-test: background [wait=ADDR] [command=CMD] -->
+//	                                               a long-running command: the block (or CMD, when the
 //	                                               block shows more, as make run builds first) runs in
 //	                                               the background until the document ends; the next
-//	                                               block waits for the collector's health endpoint
+//	                                               block waits until it is up: until ADDR answers 200
+//	                                               when it is an http:// URL, until it accepts a
+//	                                               connection when it is HOST:PORT (a server that is
+//	                                               not a collector), by default until the collector's
+//	                                               health endpoint (http://127.0.0.1:13133/) answers
 //	<!-- doc-test: expect REGEX -->                what the block prints must match (several allowed)
-//	<!-- doc-test: stop -->                        stop the background processes (as a reader stops
-//	                                               the collector with Ctrl-C) before the block
+//	<!-- doc-test: stop -->                        stop the background processes, the last started
+//	                                               first (as a reader stops the collector with Ctrl-C,
+//	                                               then what it sent to), before the block
 //	<!-- doc-test: cleanup CMD -->                 anywhere in a document: run before its first block
 //	                                               and after its last, to leave shared services (a
 //	                                               PostgreSQL database and roles) as they were
@@ -52,6 +59,7 @@ type docBlock struct {
 	background bool
 	stop       bool
 	command    string
+	wait       string
 	expect     []*regexp.Regexp
 }
 
@@ -92,7 +100,11 @@ func parseBlocks(t *testing.T, path string) (blocks []docBlock, cleanups []strin
 				pending.skip = m[2]
 			case "background":
 				pending.background = true
-				pending.command = strings.TrimPrefix(m[2], "command=")
+				rest := m[2]
+				if w, ok := strings.CutPrefix(rest, "wait="); ok {
+					pending.wait, rest, _ = strings.Cut(w, " ")
+				}
+				pending.command = strings.TrimPrefix(strings.TrimSpace(rest), "command=")
 			case "expect":
 				pending.expect = append(pending.expect, regexp.MustCompile(m[2]))
 			case "cleanup":
@@ -157,17 +169,16 @@ func runDocument(t *testing.T, path string) {
 	}
 	cleanup()
 	defer cleanup() // deferred before the background processes' stop, so it runs after it
-	var background []*exec.Cmd
+	var background []*backgroundProcess
 	stopBackground := func() {
-		for _, c := range background {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _ = c.Wait(); close(done) }()
+		for i := len(background) - 1; i >= 0; i-- {
+			p := background[i]
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 			select {
-			case <-done:
+			case <-p.exited:
 			case <-time.After(20 * time.Second):
-				_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-				<-done
+				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+				<-p.exited
 			}
 		}
 		background = nil
@@ -198,8 +209,10 @@ func runDocument(t *testing.T, path string) {
 			require.NoError(t, err)
 			cmd.Stdout, cmd.Stderr = log, log
 			require.NoError(t, cmd.Start(), where)
-			background = append(background, cmd)
-			waitHealthy(t, where, log.Name())
+			p := &backgroundProcess{cmd: cmd, exited: make(chan struct{})}
+			go func() { _ = cmd.Wait(); close(p.exited) }()
+			background = append(background, p)
+			waitUp(t, where, b.wait, p, log.Name())
 			continue
 		}
 		script := "source " + envFile + " 2>/dev/null\n" + b.code + "\n__rc=$?\nexport -p > " + envFile + "\nexit $__rc\n"
@@ -217,21 +230,49 @@ func runDocument(t *testing.T, path string) {
 	t.Logf("%s: %d blocks ran", rel, ran)
 }
 
-// waitHealthy waits for the collector started by a background block to answer on the
-// documented health endpoint.
-func waitHealthy(t *testing.T, where, logFile string) {
+// backgroundProcess is what a background block started, in its own process group.
+type backgroundProcess struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once it has exited
+}
+
+// defaultWait is the health endpoint of a collector on the documented default ports.
+const defaultWait = "http://127.0.0.1:13133/"
+
+// waitUp waits for what a background block started to be up: until addr answers 200 when it is
+// a URL (a collector's health endpoint), until it accepts a connection when it is HOST:PORT.
+// It fails at once when the process exits first (a port taken, a bad config).
+func waitUp(t *testing.T, where, addr string, p *backgroundProcess, logFile string) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://127.0.0.1:13133/")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+	if addr == "" {
+		addr = defaultWait
+	}
+	up := func() bool {
+		if !strings.HasPrefix(addr, "http://") {
+			conn, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				_ = conn.Close()
 			}
+			return err == nil
 		}
-		time.Sleep(200 * time.Millisecond)
+		resp, err := http.Get(addr)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); {
+		if up() {
+			return
+		}
+		select {
+		case <-p.exited:
+			log, _ := os.ReadFile(logFile)
+			t.Fatalf("%s: exited before %s was up:\n%s", where, addr, tail(string(log), 40))
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	log, _ := os.ReadFile(logFile)
-	t.Fatalf("%s: the collector did not become healthy on 127.0.0.1:13133:\n%s", where, tail(string(log), 40))
+	t.Fatalf("%s: %s is not up:\n%s", where, addr, tail(string(log), 40))
 }

@@ -96,7 +96,7 @@ alloc-test:
 	$(GO) test -count=1 -run 'Alloc|LinearTime' ./...
 
 e2e: build $(TELEMETRYGEN) $(LOCALKMS) chdb
-	@echo "end-to-end tests against $(COLLECTOR) (about 3 minutes)"
+	@echo "end-to-end tests against $(COLLECTOR) (about 4 minutes)"
 	WARDEN_ROOT=$(ROOT) $(CHDB_ENV) $(GO) test -tags e2e -count=1 $(E2E_FLAGS) ./tests/e2e/...
 
 ## validate: every config in the repository validates with the built collector

@@ -16,11 +16,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/alerting"
+	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadata"
 	"github.com/otelwarden/warden/extension/auditledgerextension/internal/metadatatest"
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/ledger"
@@ -337,4 +339,17 @@ func TestAlertQueueFullIsCountedAndRecorded(t *testing.T) {
 	assert.Equal(t, raised, failed, "every alert raised ends in an outcome")
 	assert.Equal(t, int64(10), int64(raised)+dropped, "every matching entry is an alert raised or dropped")
 	assert.Positive(t, dropped)
+}
+
+func TestAlertWebhookThatCannotBeBuiltIsAStartError(t *testing.T) {
+	cfg := alertConfig(t, "https://127.0.0.1:1/hook", alerting.FormatJSON, sensitive)
+	w := cfg.Alerts.Webhooks["security"]
+	w.TLS.CAFile = filepath.Join(t.TempDir(), "missing-ca.pem")
+	cfg.Alerts.Webhooks["security"] = w
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	err = ext.Start(context.Background(), componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "alerts: webhooks: security: tls:")
+	require.NoError(t, ext.Shutdown(context.Background()))
 }

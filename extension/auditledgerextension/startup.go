@@ -74,6 +74,19 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 		l.signer.Store(&signerHolder{current})
 	}
 
+	if l.cfg.Alerts.Enabled() {
+		alerts, err := alerting.New(ctx, &l.cfg.Alerts, alerting.Settings{
+			Recorder: l, Actor: l.id.String(), Stream: l.stream, Logger: l.logger,
+			Count: func(ctx context.Context, webhook, outcome string) {
+				l.tb.AuditLedgerAlerts.Add(ctx, 1, metric.WithAttributes(attribute.String("webhook", webhook), attribute.String("outcome", outcome)))
+			},
+		})
+		if err != nil {
+			_ = j.Close()
+			return fmt.Errorf("audit_ledger: %w", err)
+		}
+		l.alerts = alerts
+	}
 	if pg := l.cfg.Postgres.Get(); l.cfg.Postgres.HasValue() && pg != nil {
 		l.shipper = newPGShipper(*pg, j.Dir(), l.stream, l.logger, l.tb, l.headSeq.Load)
 		if err := l.tb.RegisterAuditLedgerSinkBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -93,17 +106,8 @@ func (l *ledgerExtension) Start(ctx context.Context, _ component.Host) error {
 			return err
 		}
 	}
-	if l.cfg.Alerts.Enabled() {
-		l.alerts = alerting.New(&l.cfg.Alerts, alerting.Settings{
-			Recorder: l, Actor: l.id.String(), Stream: l.stream, Logger: l.logger,
-			Count: func(ctx context.Context, webhook, outcome string) {
-				l.tb.AuditLedgerAlerts.Add(ctx, 1, metric.WithAttributes(attribute.String("webhook", webhook), attribute.String("outcome", outcome)))
-			},
-		})
-		if err := l.alerts.Start(ctx); err != nil {
-			_ = j.Close()
-			return fmt.Errorf("audit_ledger: %w", err)
-		}
+	if l.alerts != nil {
+		l.alerts.Start()
 	}
 	l.stopCh, l.writerDone = make(chan struct{}), make(chan struct{})
 	l.sealed = make(chan *sealedBatch, 2)

@@ -62,9 +62,6 @@ type Settings struct {
 	Count func(ctx context.Context, webhook, outcome string)
 	// Now is the clock of the thresholds' windows (time.Now when nil).
 	Now func() time.Time
-	// Client, when set, makes a webhook's HTTP client instead of the one its configuration
-	// describes.
-	Client func(ctx context.Context, w WebhookConfig) (*http.Client, error)
 }
 
 // Alerter matches entries against the rules and delivers the alerts they raise.
@@ -115,8 +112,9 @@ type webhook struct {
 	dropped atomic.Int64
 }
 
-// New checks nothing (Config.Validate has) and returns an alerter; Start starts delivering.
-func New(cfg *Config, set Settings) *Alerter {
+// New builds the webhooks' clients (Config.Validate has checked the rest) and returns an
+// alerter; Start starts delivering.
+func New(ctx context.Context, cfg *Config, set Settings) (*Alerter, error) {
 	if set.Logger == nil {
 		set.Logger = zap.NewNop()
 	}
@@ -158,28 +156,22 @@ func New(cfg *Config, set Settings) *Alerter {
 		}
 		a.rules = append(a.rules, r)
 	}
-	return a
-}
-
-// Start builds the webhooks' clients and starts one delivery worker per webhook.
-func (a *Alerter) Start(ctx context.Context) error {
 	for _, h := range a.hooks {
 		var err error
-		if a.set.Client != nil {
-			h.client, err = a.set.Client(ctx, h.cfg)
-		} else {
-			h.client, err = newClient(ctx, h.cfg)
-		}
-		if err != nil {
-			return fmt.Errorf("alerts: webhooks: %s: %w", h.name, err)
+		if h.client, err = newClient(ctx, h.cfg); err != nil {
+			return nil, fmt.Errorf("alerts: webhooks: %s: %w", h.name, err)
 		}
 	}
+	return a, nil
+}
+
+// Start starts one delivery worker per webhook.
+func (a *Alerter) Start() {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for _, h := range a.hooks {
 		a.wg.Add(1)
 		go a.deliverAll(h)
 	}
-	return nil
 }
 
 func newClient(ctx context.Context, w WebhookConfig) (*http.Client, error) {
@@ -549,7 +541,11 @@ func summary(alert *Alert, stream string) string {
 	if r := alert.Threshold; r != nil {
 		fmt.Fprintf(&b, "%d %s within %s", r.Count, ev.Action, r.Window)
 		if r.By != GroupByNone {
-			fmt.Fprintf(&b, " for %s %s", r.By, r.Group)
+			group := r.Group
+			if group == "" {
+				group = "(none)" // entries without the value, counted together
+			}
+			fmt.Fprintf(&b, " for %s %s", r.By, group)
 		}
 		b.WriteString("; latest: ")
 	} else {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,6 +35,7 @@ import (
 	"github.com/otelwarden/warden/extension/auditledgerextension"
 	"github.com/otelwarden/warden/internal/audit"
 	"github.com/otelwarden/warden/internal/audit/audittest"
+	"github.com/otelwarden/warden/internal/loopback"
 	"github.com/otelwarden/warden/internal/sample"
 )
 
@@ -68,11 +68,7 @@ func synchronous(m map[string]any) map[string]any {
 // closedPort returns a local TCP address nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	return loopback.FreeAddr(t)
 }
 
 func testSettings(tt *componenttest.Telemetry) exporter.Settings {

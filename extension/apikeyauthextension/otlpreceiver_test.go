@@ -3,7 +3,6 @@ package apikeyauthextension
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -25,21 +24,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/otelwarden/warden/extension/apikeyauthextension/internal/metadata"
+	"github.com/otelwarden/warden/internal/audit/audittest"
+	"github.com/otelwarden/warden/internal/loopback"
 )
-
-// hostWith is a component.Host that provides extensions, as the service does.
-type hostWith map[component.ID]component.Component
-
-func (h hostWith) GetExtensions() map[component.ID]component.Component { return h }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
 
 // TestWithOTLPReceiver runs a real OTLP receiver on 127.0.0.1 (gRPC and HTTP) with
 // auth: {authenticator: api_key_auth} and exports to it with good and bad keys.
@@ -48,7 +35,7 @@ func TestWithOTLPReceiver(t *testing.T) {
 	auth, _, _ := startAuthenticator(t, k, nil)
 	auth.now = func() time.Time { return t0.Add(2 * time.Hour) } // past the expiry and the revocation
 
-	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	grpcAddr, httpAddr := loopback.FreeAddr(t), loopback.FreeAddr(t)
 	factory := otlpreceiver.NewFactory()
 	cfg := factory.CreateDefaultConfig()
 	require.NoError(t, confmap.NewFromStringMap(map[string]any{
@@ -60,7 +47,7 @@ func TestWithOTLPReceiver(t *testing.T) {
 	sink := new(consumertest.TracesSink)
 	rcv, err := factory.CreateTraces(context.Background(), receivertest.NewNopSettings(factory.Type()), cfg, sink)
 	require.NoError(t, err)
-	require.NoError(t, rcv.Start(context.Background(), hostWith{component.NewID(metadata.Type): auth}))
+	require.NoError(t, rcv.Start(context.Background(), audittest.Host{component.NewID(metadata.Type): auth}))
 	t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
 
 	req := ptraceotlp.NewExportRequestFromTraces(someTraces())

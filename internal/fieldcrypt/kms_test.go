@@ -19,6 +19,7 @@ import (
 
 	"github.com/otelwarden/warden/internal/awskms"
 	"github.com/otelwarden/warden/internal/kmstest"
+	"github.com/otelwarden/warden/internal/loopback"
 )
 
 // countingKMS counts the calls that reach a KMS API, and sends them to a closed port while
@@ -66,10 +67,7 @@ func newKMSFixture(t *testing.T) kmsFixture {
 
 	client, err := awskms.NewClient(context.Background(), awskms.Config{KeyID: defaultKey, Region: srv.Region(), Endpoint: srv.Endpoint()})
 	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := "http://" + l.Addr().String()
-	require.NoError(t, l.Close())
+	closed := "http://" + loopback.FreeAddr(t)
 	unreachable, err := awskms.NewClient(context.Background(), awskms.Config{KeyID: defaultKey, Region: srv.Region(), Endpoint: closed})
 	require.NoError(t, err)
 	t.Cleanup(func() {

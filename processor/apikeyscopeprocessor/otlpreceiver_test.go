@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -29,22 +28,10 @@ import (
 
 	"github.com/otelwarden/warden/extension/apikeyauthextension"
 	"github.com/otelwarden/warden/internal/apikeys"
+	"github.com/otelwarden/warden/internal/audit/audittest"
+	"github.com/otelwarden/warden/internal/loopback"
 	"github.com/otelwarden/warden/processor/apikeyscopeprocessor/internal/metadata"
 )
-
-// host provides extensions, as the service does.
-type host map[component.ID]component.Component
-
-func (h host) GetExtensions() map[component.ID]component.Component { return h }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
 
 // otlpTracesPipeline is a real OTLP receiver on 127.0.0.1 (gRPC and HTTP, include_metadata:
 // true, with api_key_auth when keysFile is set), this processor and a sink.
@@ -60,7 +47,7 @@ func startOTLPTracesPipeline(t *testing.T, keysFile string, tweak func(*Config))
 func startOTLPTracesPipelineWith(t *testing.T, keysFile string, includeMetadata bool, tweak func(*Config)) *otlpTracesPipeline {
 	t.Helper()
 	ctx := context.Background()
-	h := host{}
+	h := audittest.Host{}
 	protocol := map[string]any{"include_metadata": includeMetadata}
 	if keysFile != "" {
 		ef := apikeyauthextension.NewFactory()
@@ -75,7 +62,7 @@ func startOTLPTracesPipelineWith(t *testing.T, keysFile string, includeMetadata 
 		protocol["auth"] = map[string]any{"authenticator": ef.Type().String()}
 	}
 
-	p := &otlpTracesPipeline{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), sink: new(consumertest.TracesSink)}
+	p := &otlpTracesPipeline{grpcAddr: loopback.FreeAddr(t), httpAddr: loopback.FreeAddr(t), sink: new(consumertest.TracesSink)}
 	pcfg := createDefaultConfig().(*Config)
 	if tweak != nil {
 		tweak(pcfg)

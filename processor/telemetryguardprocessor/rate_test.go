@@ -3,7 +3,6 @@ package telemetryguardprocessor
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	grpcmetadata "google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/otelwarden/warden/internal/loopback"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadata"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/metadatatest"
 	"github.com/otelwarden/warden/processor/telemetryguardprocessor/internal/ratelimit"
@@ -124,10 +124,7 @@ func TestRateRefusalReachesTheSender(t *testing.T) {
 	require.NoError(t, proc.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, proc.Shutdown(context.Background())) })
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	addr := loopback.FreeAddr(t)
 	rf := otlpreceiver.NewFactory()
 	rcfg := rf.CreateDefaultConfig()
 	require.NoError(t, confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{

@@ -23,6 +23,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelwarden/warden/internal/loopback"
 	"github.com/otelwarden/warden/tests/chfront"
 )
 
@@ -136,10 +137,7 @@ func (p *processes) killAll() {
 // FreeEndpoint returns a 127.0.0.1 address with a port that was free a moment ago.
 func FreeEndpoint(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
+	return loopback.FreeAddr(t)
 }
 
 // Port returns the port of a host:port endpoint.

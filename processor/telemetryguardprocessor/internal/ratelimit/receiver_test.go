@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -40,22 +39,15 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-)
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
+	"github.com/otelwarden/warden/internal/loopback"
+)
 
 // startReceiver runs the real OTLP receiver (gRPC and HTTP, include_metadata on both) in front
 // of the given consumers, and returns its two addresses.
 func startReceiver(t *testing.T, logs consumer.Logs, traces consumer.Traces, metrics consumer.Metrics) (grpcAddr, httpAddr string) {
 	t.Helper()
-	grpcAddr, httpAddr = freeAddr(t), freeAddr(t)
+	grpcAddr, httpAddr = loopback.FreeAddr(t), loopback.FreeAddr(t)
 	factory := otlpreceiver.NewFactory()
 	cfg := factory.CreateDefaultConfig()
 	require.NoError(t, confmap.NewFromStringMap(map[string]any{"protocols": map[string]any{

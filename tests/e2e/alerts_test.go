@@ -97,14 +97,10 @@ func TestAPIKeyLockoutAndAlerts(t *testing.T) {
 	dir := t.TempDir()
 	keysFile := filepath.Join(dir, "keys.yaml")
 	now := time.Now()
-	f := apikeys.NewFile()
-	auditor, auditorRec, err := apikeys.Generate("acme", []apikeys.Scope{"logs", "audit"}, time.Time{}, now)
-	require.NoError(t, err)
-	expired, expiredRec, err := apikeys.Generate("acme", []apikeys.Scope{"logs", "audit"}, now.Add(-time.Hour), now.Add(-2*time.Hour))
-	require.NoError(t, err)
-	require.NoError(t, f.Add(auditorRec))
-	require.NoError(t, f.Add(expiredRec))
-	require.NoError(t, f.Save(keysFile))
+	keys, _ := writeKeysFile(t, keysFile,
+		testKey{tenant: "acme", scopes: []apikeys.Scope{"logs", "audit"}},
+		testKey{tenant: "acme", scopes: []apikeys.Scope{"logs", "audit"}, created: now.Add(-2 * time.Hour), expires: now.Add(-time.Hour)})
+	auditor, expired := keys[0], keys[1]
 
 	hook := newWebhook(t)
 	env := map[string]string{"KEYS_FILE": keysFile, "DIR": dir, "HOOK": hook.srv.URL, "GRPC": FreeEndpoint(t), "HTTP": FreeEndpoint(t)}

@@ -43,6 +43,33 @@ service:
     logs: {receivers: [otlp], processors: [api_key_scope], exporters: [file/logs]}
 `
 
+// testKey is a key for writeKeysFile: its tenant and scopes, and when it was created and
+// expires (zero: now, and never).
+type testKey struct {
+	tenant           string
+	scopes           []apikeys.Scope
+	created, expires time.Time
+}
+
+// writeKeysFile generates the keys, saves their records to a keys file at path, and returns
+// the keys and their records in the order given.
+func writeKeysFile(t *testing.T, path string, specs ...testKey) (keys []string, recs []apikeys.Record) {
+	t.Helper()
+	f := apikeys.NewFile()
+	for _, s := range specs {
+		created := s.created
+		if created.IsZero() {
+			created = time.Now()
+		}
+		key, rec, err := apikeys.Generate(s.tenant, s.scopes, s.expires, created)
+		require.NoError(t, err)
+		require.NoError(t, f.Add(rec))
+		keys, recs = append(keys, key), append(recs, rec)
+	}
+	require.NoError(t, f.Save(path))
+	return keys, recs
+}
+
 // TestAPIKeysThroughTheBuiltCollector sends with telemetrygen over gRPC and HTTP: a valid key
 // is accepted and its data carries the key's tenant whatever the sender claimed; a wrong key
 // and a key without the signal's scope are refused; a key revoked in the file stops working
@@ -50,15 +77,10 @@ service:
 func TestAPIKeysThroughTheBuiltCollector(t *testing.T) {
 	dir := t.TempDir()
 	keysFile := filepath.Join(dir, "keys.yaml")
-	now := time.Now()
-	f := apikeys.NewFile()
-	acme, acmeRec, err := apikeys.Generate("acme", []apikeys.Scope{"traces", "logs"}, time.Time{}, now)
-	require.NoError(t, err)
-	logsOnly, logsRec, err := apikeys.Generate("globex", []apikeys.Scope{"logs"}, time.Time{}, now)
-	require.NoError(t, err)
-	require.NoError(t, f.Add(acmeRec))
-	require.NoError(t, f.Add(logsRec))
-	require.NoError(t, f.Save(keysFile))
+	keys, recs := writeKeysFile(t, keysFile,
+		testKey{tenant: "acme", scopes: []apikeys.Scope{"traces", "logs"}},
+		testKey{tenant: "globex", scopes: []apikeys.Scope{"logs"}})
+	acme, acmeRec, logsOnly := keys[0], recs[0], keys[1]
 
 	config := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(config, []byte(apiKeyConfig), 0o600))
@@ -112,7 +134,7 @@ func TestAPIKeysThroughTheBuiltCollector(t *testing.T) {
 	assert.Contains(t, o, "PermissionDenied")
 	o, _ = send("traces", env["HTTP"], logsOnly, true, "--timeout", "2s")
 	assert.Contains(t, o, "403")
-	o, err = send("logs", env["HTTP"], logsOnly, true)
+	o, err := send("logs", env["HTTP"], logsOnly, true)
 	require.NoError(t, err, tail(o, 20))
 	Eventually(t, "logs of the logs-only key", 2, LogCount(t, filepath.Join(out, "logs.jsonl")), 30*time.Second, c)
 	assert.Equal(t, 8, SpanCount(t, tracesOut)(), "no refused span was written")
@@ -138,11 +160,8 @@ func TestGatewayAPIKeyVariant(t *testing.T) {
 	pki := NewPKI(t)
 	backend, benv := startDefault(t, "backend")
 	keysFile := filepath.Join(t.TempDir(), "apikeys.yaml")
-	f := apikeys.NewFile()
-	key, rec, err := apikeys.Generate("acme", []apikeys.Scope{"traces", "logs", "metrics"}, time.Time{}, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, f.Add(rec))
-	require.NoError(t, f.Save(keysFile))
+	keys, _ := writeKeysFile(t, keysFile, testKey{tenant: "acme", scopes: []apikeys.Scope{"traces", "logs", "metrics"}})
+	key := keys[0]
 
 	env := map[string]string{
 		"WARDEN_OTLP_GRPC_ENDPOINT": FreeEndpoint(t),

@@ -339,6 +339,16 @@ func TestAlertQueueFullIsCountedAndRecorded(t *testing.T) {
 	assert.Equal(t, raised, failed, "every alert raised ends in an outcome")
 	assert.Equal(t, int64(10), int64(raised)+dropped, "every matching entry is an alert raised or dropped")
 	assert.Positive(t, dropped)
+
+	// The metric counts what the entries record, alerts still queued at shutdown included.
+	m, err := tel.GetMetric("otelcol_audit_ledger_alerts")
+	require.NoError(t, err)
+	counted := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		outcome, _ := dp.Attributes.Value("outcome")
+		counted[outcome.AsString()] += dp.Value
+	}
+	assert.Equal(t, map[string]int64{"raised": int64(raised), "failed": int64(failed), "dropped": dropped}, counted)
 }
 
 func TestAlertWebhookThatCannotBeBuiltIsAStartError(t *testing.T) {

@@ -79,6 +79,7 @@ type Alerter struct {
 type Alert struct {
 	ID      string
 	Rule    string
+	Webhook string
 	Raised  time.Time
 	Entry   ledger.Entry
 	Summary string
@@ -215,7 +216,7 @@ func (a *Alerter) Observe(entries []ledger.Entry) {
 			if !r.matches(e) {
 				continue
 			}
-			alert := &Alert{ID: rand.Text(), Rule: r.cfg.Name, Raised: a.set.Now(), Entry: *e}
+			alert := &Alert{ID: rand.Text(), Rule: r.cfg.Name, Webhook: r.hook.name, Raised: a.set.Now(), Entry: *e}
 			if r.thr != nil {
 				reached, ok := r.thr.add(e, alert.Raised)
 				if !ok {
@@ -324,7 +325,7 @@ func (a *Alerter) deliverAll(h *webhook) {
 			for {
 				select {
 				case alert := <-h.queue:
-					a.record(alert, ActionRaised, "", nil)
+					a.raise(h, alert)
 					a.finish(h, alert, 0, 0, errors.New("not delivered: the collector stopped"))
 					continue
 				default:
@@ -340,8 +341,7 @@ func (a *Alerter) deliverAll(h *webhook) {
 // deliver records the alert, posts it until it is accepted, refused or out of time, and
 // records the outcome.
 func (a *Alerter) deliver(h *webhook, alert *Alert) {
-	a.set.Count(a.ctx, h.name, OutcomeRaised)
-	a.record(alert, ActionRaised, "", nil)
+	a.raise(h, alert)
 	body, err := encode(h.cfg.Format, alert, a.set.Stream)
 	if err != nil {
 		a.finish(h, alert, 0, 0, err)
@@ -421,6 +421,12 @@ func (h *webhook) post(ctx context.Context, body []byte, alertID string) (status
 	return resp.StatusCode, retry, err
 }
 
+// raise counts and records an alert taken from its queue.
+func (a *Alerter) raise(h *webhook, alert *Alert) {
+	a.set.Count(context.Background(), h.name, OutcomeRaised)
+	a.record(alert, ActionRaised, "", nil)
+}
+
 // finish counts and records a delivery's outcome.
 func (a *Alerter) finish(h *webhook, alert *Alert, attempts, status int, err error) {
 	counts := map[string]int64{"attempts": int64(attempts)}
@@ -445,7 +451,7 @@ func (a *Alerter) record(alert *Alert, action, errMsg string, counts map[string]
 		RecordID: alert.ID + "-" + strings.TrimPrefix(action, ActionPrefix),
 		Actor:    audit.Actor{Type: audit.ActorSystem, ID: a.set.Actor},
 		Action:   action,
-		Resource: audit.Resource{Type: "alert_rule", ID: alert.Rule, Name: a.webhookOf(alert.Rule)},
+		Resource: audit.Resource{Type: "alert_rule", ID: alert.Rule, Name: alert.Webhook},
 		Outcome:  audit.OutcomeSuccess,
 		Error:    errMsg,
 		Counts:   counts,
@@ -474,15 +480,6 @@ func (a *Alerter) record(alert *Alert, action, errMsg string, counts map[string]
 		a.set.Logger.Error("Alert entry not recorded in the audit ledger", zap.String("action", action),
 			zap.String("alert_id", alert.ID), zap.Error(err))
 	}
-}
-
-func (a *Alerter) webhookOf(ruleName string) string {
-	for _, r := range a.rules {
-		if r.cfg.Name == ruleName {
-			return r.cfg.Webhook
-		}
-	}
-	return ""
 }
 
 // recordDropped records how many of h's alerts were dropped since it last did.
